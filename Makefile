@@ -1,0 +1,35 @@
+# Two entry points (see README): `make site` builds the website, `make test` runs the whole suite.
+# Each installs what it needs into .venv first, so both work on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install site test lint freeze clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | grep -v "is ignored" ; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+install: $(STAMP)
+
+site: install
+	jupyter-book build . -W -n --keep-going
+
+lint: install
+	ruff check .
+
+test: site lint
+	pytest -n 2 --dist loadfile tests
+	pytest -n 2 --dist loadfile --nbval-lax book
+
+freeze: install
+	$(PY) -m pip freeze --exclude-editable | grep -v -E "^(torch|pip|setuptools|wheel)==" > /tmp/frozen.txt
+	@echo "review /tmp/frozen.txt, then merge it into requirements.txt"
+
+clean:
+	rm -rf _build

@@ -1,0 +1,125 @@
+"""Input validation shared by every loss: one place that turns bad input into a clear error.
+
+Every error names the function, the argument, what it got, what it expected and the likely fix,
+so a student who passes probabilities where logits belong learns *why* from the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NoReturn
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def fail(fn: str, arg: str, got: str, expected: str, fix: str, exc: type = ValueError) -> NoReturn:
+    """Raise ``exc`` with the course's standard message layout."""
+    raise exc(f"lossutils.{fn}: {arg} {got}; expected {expected}. Fix: {fix}")
+
+
+def _describe(x: object) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"
+
+
+def _reject_tensor(fn: str, arg: str, x: object) -> None:
+    if type(x).__module__.startswith("torch"):
+        fail(fn, arg, "is a torch.Tensor", "a NumPy array",
+             "use `from lossutils import torch as L` for tensors, or pass t.detach().numpy()",
+             TypeError)
+
+
+def as_float(fn: str, arg: str, x: object, allow_nan: bool = False) -> np.ndarray:
+    """Convert ``x`` to a float64 array, rejecting strings, objects, tensors and NaN."""
+    _reject_tensor(fn, arg, x)
+    arr = np.asarray(x)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float64)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        fail(fn, arg, f"has dtype {arr.dtype}", "real numbers",
+             "convert the data with np.asarray(x, dtype=float)", TypeError)
+    arr = arr.astype(np.float64, copy=False)
+    if not allow_nan and np.isnan(arr).any():
+        where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
+        fail(fn, arg, f"contains NaN (first at index {where})", "finite numbers",
+             "find where the NaN first appears upstream (log of 0, 0/0, an exploding step)")
+    return arr
+
+
+def as_class_index(fn: str, arg: str, x: object) -> np.ndarray:
+    """Convert class-index targets to int64, rejecting floats (a classic mistake)."""
+    _reject_tensor(fn, arg, x)
+    arr = np.asarray(x)
+    if np.issubdtype(arr.dtype, np.floating):
+        fail(fn, arg, f"has float dtype {arr.dtype}", "integer class indices",
+             "cast with target.astype(np.int64); for soft labels pass probabilities with the "
+             "same shape as the input", TypeError)
+    if not np.issubdtype(arr.dtype, np.integer):
+        fail(fn, arg, f"has dtype {arr.dtype}", "integer class indices",
+             "cast with target.astype(np.int64)", TypeError)
+    return arr.astype(np.int64, copy=False)
+
+
+def same_shape(fn: str, a_name: str, a: np.ndarray, b_name: str, b: np.ndarray) -> None:
+    """Losses here never broadcast silently: an (N, 1) vs (N,) mix-up is an error."""
+    if a.shape != b.shape:
+        hint = "reshape one of them; an (N, 1) vs (N,) mix-up is fixed with .reshape(-1)"
+        fail(fn, f"{b_name} shape", f"is {b.shape}", f"the shape of {a_name}, {a.shape}", hint)
+
+
+def reduction(fn: str, value: object, allowed: Iterable[str] = REDUCTIONS) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        fail(fn, "reduction", f"is {value!r}", " or ".join(repr(a) for a in allowed),
+             f"pass one of {allowed}")
+    return value  # type: ignore[return-value]
+
+
+def positive(fn: str, arg: str, value: float, allow_zero: bool = False) -> float:
+    """Reject non-positive (or negative, with ``allow_zero``) hyper-parameters such as delta."""
+    if not np.isscalar(value) or isinstance(value, (str, bool)):
+        fail(fn, arg, f"is {_describe(value)}", "a real number", f"pass a number, e.g. {arg}=1.0",
+             TypeError)
+    v = float(value)  # type: ignore[arg-type]
+    bad = v < 0 if allow_zero else v <= 0
+    if bad or np.isnan(v):
+        fail(fn, arg, f"is {value!r}", ">= 0" if allow_zero else "> 0",
+             f"pass a {'non-negative' if allow_zero else 'positive'} value, e.g. {arg}=1.0")
+    return v
+
+
+def probabilities(fn: str, arg: str, x: np.ndarray) -> None:
+    """Values must lie in [0, 1]; logits passed by mistake are the usual cause."""
+    if x.size and (x.min() < 0 or x.max() > 1):
+        fail(fn, arg, f"has values in [{x.min():.4g}, {x.max():.4g}]", "probabilities in [0, 1]",
+             "if these are logits, use the *_with_logits / logits version, or apply sigmoid first")
+
+
+def labels_in(fn: str, arg: str, y: np.ndarray, allowed: tuple[float, ...]) -> None:
+    """Targets restricted to a label set, e.g. {0, 1} or {-1, 1}."""
+    bad = ~np.isin(y, allowed)
+    if bad.any():
+        first = y[bad].flat[0]
+        fail(fn, arg, f"contains {first!r}", f"only the labels {set(allowed)}",
+             "map labels first, e.g. y = 2 * y01 - 1 for {0,1} -> {-1,1}")
+
+
+def reduce(loss: np.ndarray, how: str) -> np.ndarray | np.float64:
+    """Apply ``'none' | 'mean' | 'sum'`` to an unreduced loss (mean over all elements)."""
+    if how == "none":
+        return loss
+    if how == "sum":
+        return np.float64(loss.sum())
+    return np.float64(loss.mean()) if loss.size else np.float64(np.nan)
+
+
+def reduce_grad(grad: np.ndarray, how: str, n: int) -> np.ndarray:
+    """Gradient of a reduced loss from the per-element gradient: 'mean' divides by ``n``.
+
+    For ``'none'`` the gradient is of ``sum(loss)`` (the vector-Jacobian product with ones), which
+    is what ``loss.backward(torch.ones_like(loss))`` gives.
+    """
+    return grad / n if how == "mean" and n else grad

@@ -1,0 +1,3 @@
+"""Checks for classic loss mistakes and loss recommendations (chapter 11)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Regression losses (chapter 3)."""
+
+__all__: list[str] = []
