@@ -17,7 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-site: install
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+site: install node_modules/.package-lock.json
+	$(PY) tools/prepare_site.py
 	jupyter-book build . -W -n --keep-going
 
 lint: install
