@@ -34,7 +34,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
             step *= m
             break
     start = np.ceil(lo / step) * step
-    return [float(t) for t in np.arange(start, hi + step * 1e-9, step)]
+    return [float(t) + 0.0 for t in np.arange(start, hi + step * 1e-9, step)]  # + 0.0: no "-0"
 
 
 class SliderFigure:
@@ -46,7 +46,7 @@ class SliderFigure:
 
     def __init__(self, x, values, frames, *, param: str, title: str, xlabel: str, ylabel: str,
                  alt: str, ylim: tuple[float, float] | None = None, initial: int | None = None,
-                 fmt: str = "{:g}"):
+                 fmt: str = "{:g}", legend: str = "upper left"):
         self.x = np.asarray(x, dtype=np.float64)
         self.values = [float(v) for v in values]
         self.frames = [{k: np.asarray(v, dtype=np.float64) for k, v in f.items()} for f in frames]
@@ -58,6 +58,10 @@ class SliderFigure:
         self.param, self.title, self.alt = param, title, alt
         self.xlabel, self.ylabel = xlabel, ylabel
         self.fmt = fmt
+        if legend not in ("upper left", "upper right"):
+            raise ValueError(f"slider_figure: legend is {legend!r}; expected 'upper left' or "
+                             "'upper right'. Fix: pick the corner the curves leave free.")
+        self.legend = legend
         self.initial = len(self.values) // 2 if initial is None else int(initial)
         ys = np.concatenate([y[np.isfinite(y)] for f in self.frames for y in f.values()])
         self.ylim = ylim if ylim is not None else (float(ys.min()), float(ys.max()))
@@ -113,12 +117,15 @@ class SliderFigure:
             parts.append(f'<polyline id="{uid}-s{i}" fill="none" stroke="{c}" stroke-width="2.5" '
                          f'stroke-dasharray="{d}" points="{data[self.initial][i]}"/>')
         parts.append("</g>")
+        # Legend entries are ~7 px per character wide; right-aligned legends start further left.
+        width = 46 + 7 * max(len(label) for label in self.labels)
+        lx = left + 10 if self.legend == "upper left" else right - 10 - width
         for i, label in enumerate(self.labels):
             c, d = _COLOURS[i % len(_COLOURS)], _DASHES[i % len(_DASHES)]
             y = top + 16 + 18 * i
-            parts.append(f'<line x1="{left + 10}" x2="{left + 40}" y1="{y - 4}" y2="{y - 4}" '
+            parts.append(f'<line x1="{lx}" x2="{lx + 30}" y1="{y - 4}" y2="{y - 4}" '
                          f'stroke="{c}" stroke-width="2.5" stroke-dasharray="{d}"/>'
-                         f'<text x="{left + 46}" y="{y}">{e(label)}</text>')
+                         f'<text x="{lx + 36}" y="{y}">{e(label)}</text>')
         parts.append("</svg>")
         value = self.fmt.format(self.values[self.initial])
         control = (f'<div style="display:flex;gap:0.75em;align-items:center;margin-top:0.25em">'
