@@ -149,7 +149,8 @@ def entropy(p):
     Returns values in ``[0, log K]``. Chapter 8.
     """
     p = _distribution("entropy", "p", p)
-    h = -_xlogx_ratio(p, np.ones_like(p)).sum(axis=-1)
+    # 0.0 - sum (not -sum): a certain outcome gives 0.0, not the -0.0 readers would see printed.
+    h = 0.0 - _xlogx_ratio(p, np.ones_like(p)).sum(axis=-1)
     return np.float64(h) if h.ndim == 0 else h
 
 
