@@ -1,0 +1,58 @@
+"""nbgrader configuration for the course's graded assignments (nbgrader 0.9.6).
+
+Run every nbgrader command from the folder that holds this file (the repository root, or a copy
+of the course folder): nbgrader reads ``nbgrader_config.py`` from the working directory and treats
+that directory as the course root, so nothing here is an absolute path.
+
+Layout:
+    solutions/<id>/<id>.ipynb   instructor version (solutions and hidden tests): nbgrader's *source*
+    exercises/<id>/<id>.ipynb   student version, written by `nbgrader generate_assignment <id>`
+                                (committed, never edited by hand): nbgrader's *release*
+The working folders `submitted/`, `autograded/`, `feedback/` and `gradebook.db` are created by
+collect/autograde on the instructor's machine and never committed (see .gitignore).
+
+Exchange: `nbgrader release_assignment / fetch_assignment / submit / collect` go through a shared
+folder. nbgrader's default is /srv/nbgrader/exchange, which needs root to create; instructors set
+their own by exporting LOSSCOURSE_EXCHANGE (for example a folder on a shared drive that every
+student can write to) or by putting `c.Exchange.root = "..."` in a jupyter config file of their own
+(~/.jupyter/nbgrader_config.py or /etc/jupyter/nbgrader_config.py). Courses that use a plain zip /
+LMS route instead never need the exchange.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by the traitlets config loader
+
+c.CourseDirectory.course_id = "loss-functions"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+if os.environ.get("LOSSCOURSE_EXCHANGE"):
+    c.Exchange.root = os.environ["LOSSCOURSE_EXCHANGE"]
+
+# The stub students see in place of each solution region. The hint above the region (a comment in
+# the instructor's cell, kept by nbgrader) says what the function must do.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code, '
+              'then run the test cells below.")'
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell limit. Every assignment runs in well under 30 s in total (experiment included); a cell
+# that needs a minute is a student's infinite loop, which then costs one minute per cell, not hours.
+c.Execute.timeout = 60
+
+# nbgrader scores a test cell 0 as soon as it writes anything to stderr, even when it passes. The
+# test cells silence warnings from student code themselves; this catches what is left: Python
+# warnings (e.g. a RuntimeWarning raised by numpy inside an honest answer) and matplotlib's one-off
+# font-cache notice. Dropping stderr can never earn points (a test still needs to raise nothing),
+# so matching generously only protects honest answers.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)(^.*\w*Warning: |^Matplotlib is building the font cache)"
+
+# Restoring deleted test cells. With nbgrader's default (False) a submission whose test cell was
+# deleted gets 0 for that cell and a silent "needs manual grade"; True puts the instructor's cell
+# back and grades it. A duplicated or renamed graded cell aborts that student's notebook with either
+# setting (checked with nbgrader 0.9.6: KeyError / "metadata may be corrupted"), so True loses
+# nothing; the course's secure grader decides such submissions from the answer cells instead.
+c.OverwriteCells.add_missing_cells = True
