@@ -7,11 +7,10 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install site test lint freeze clean
+.PHONY: install site test lint browser freeze clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | grep -v "is ignored" ; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
@@ -27,7 +26,12 @@ site: install node_modules/.package-lock.json
 lint: install
 	ruff check .
 
-test: site lint
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: site lint browser
 	pytest -n 2 --dist loadfile tests
 	pytest -n 2 --dist loadfile --nbval-lax book
 
