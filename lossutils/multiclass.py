@@ -1,3 +1,314 @@
-"""Multi-class cross-entropy and NLL (chapter 5)."""
+"""Multi-class cross-entropy and negative log-likelihood, with their gradients (chapter 5).
 
-__all__: list[str] = []
+The class dimension is 1, as in torch: logits ``(N, C)`` or ``(N, C, d1, d2, ...)`` for one
+prediction per pixel, and an unbatched ``(C,)`` is accepted too. Targets are class indices of shape
+``(N, d1, ...)`` or, for cross-entropy, class probabilities of the input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _checks
+from .regression import _blockwise
+
+__all__ = ["cross_entropy", "cross_entropy_grad", "nll_loss", "nll_loss_grad"]
+
+
+class _Batch(NamedTuple):
+    x: np.ndarray            # input, float64
+    axis: int                # the class axis: 1, or 0 for an unbatched (C,) input
+    how: str                 # reduction
+    w: np.ndarray | None     # class weights shaped to broadcast along ``axis``, or None
+    t: np.ndarray | None     # class ids (ignored ones as 0), keepdims at axis; None for probs
+    w_y: np.ndarray | None   # weight of each item's class, 0 for ignored items, keepdims at axis
+    counted: np.ndarray | None  # False where the target is ignore_index, keepdims at axis
+    q: np.ndarray | None     # probability targets, or None for class ids
+    eps: float               # label smoothing
+
+
+def _class_targets(fn, x, axis, target, ignore_index, probs_allowed):
+    """Return ``(class ids, None)`` or ``(None, probabilities)`` after checking shapes and ids."""
+    _checks._reject_tensor(fn, "target", target)
+    arr = np.asarray(target)
+    n_classes = x.shape[axis]
+    if arr.shape == x.shape and arr.dtype.kind == "f" and x.ndim:
+        if not probs_allowed:
+            _checks.fail(fn, "target", f"has float dtype and the input's shape {x.shape}",
+                         "integer class indices", "pass class ids, e.g. target.argmax(axis=1); "
+                         "for soft labels use cross_entropy", TypeError)
+        q = _checks.as_float(fn, "target", arr, allow_nan=True)  # NaN: see _blockwise
+        if q.size and (q.min() < 0 or q.max() > 1):
+            _checks.fail(fn, "target", f"(probabilities) has values in [{q.min():.4g}, "
+                         f"{q.max():.4g}]", "class probabilities in [0, 1]",
+                         "apply softmax to scores first, or pass integer class ids")
+        if ignore_index >= 0:
+            _checks.fail(fn, "ignore_index", f"is {ignore_index} with probability targets",
+                         "a negative value (no class is ignored)",
+                         "drop ignore_index, or give ignored items all-zero target rows")
+        return None, q
+    expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
+    if x.ndim >= 2 and arr.ndim == x.ndim and arr.shape[1] == 1:
+        _checks.fail(fn, "target shape", f"is {arr.shape}, a class axis of size 1",
+                     f"class indices of shape {expected}",
+                     "squeeze with target.reshape(-1) (target.squeeze(1) for spatial targets)")
+    t = _checks.as_class_index(fn, "target", arr)
+    if t.shape != expected:
+        fix = ("integer one-hot rows are not class ids: pass target.argmax(axis=1), or "
+               "target.astype(float) as probabilities" if t.shape == x.shape else
+               "give one class id per item: input is (N, C, d1, ...) and target (N, d1, ...)")
+        _checks.fail(fn, "target shape", f"is {t.shape}",
+                     f"{expected} for input of shape {x.shape} (class dim {axis})", fix)
+    valid = t != ignore_index
+    all_valid = bool(valid.all())
+    ids = t if all_valid else t[valid]
+    if ids.size and (ids.min() < 0 or ids.max() >= n_classes):
+        _checks.fail(fn, "target", f"has class ids in [{ids.min()}, {ids.max()}]",
+                     f"ids in [0, {n_classes - 1}] for {n_classes} classes "
+                     f"(or ignore_index={ignore_index})",
+                     "check the number of classes in input dim 1; labels 1..C need target - 1")
+    return (t if all_valid else np.where(valid, t, 0)), valid
+
+
+def _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing,
+           probs_allowed=True):
+    """Validate everything but NaN, which ``_blockwise`` catches from the results."""
+    how = _checks.reduction(fn, reduction)
+    eps = _checks.positive(fn, "label_smoothing", label_smoothing, allow_zero=True)
+    if eps > 1:
+        _checks.fail(fn, "label_smoothing", f"is {label_smoothing!r}", "a value in [0, 1]",
+                     "typical values are 0.1 or smaller; 0 switches smoothing off")
+    if not isinstance(ignore_index, (int, np.integer)) or isinstance(ignore_index, bool):
+        _checks.fail(fn, "ignore_index", f"is {ignore_index!r}", "an integer",
+                     "pass an int, e.g. the default -100", TypeError)
+    x = _checks.as_float(fn, "input", input, allow_nan=True)
+    if x.ndim == 0 or x.shape[1 if x.ndim >= 2 else 0] == 0:
+        _checks.fail(fn, "input shape", f"is {x.shape}", "(N, C, ...) or (C,) with C >= 1 classes",
+                     "pass one score per class along dim 1")
+    axis = 1 if x.ndim >= 2 else 0
+    n_classes = x.shape[axis]
+    w = None
+    if weight is not None:
+        w = _checks.as_float(fn, "weight", weight)
+        if w.shape != (n_classes,):
+            _checks.fail(fn, "weight", f"has shape {w.shape}",
+                         f"one weight per class, shape ({n_classes},)",
+                         "pass a 1-D array with an entry for every class of input dim 1")
+    t, other = _class_targets(fn, x, axis, target, int(ignore_index), probs_allowed)
+    w_along = None if w is None else w.reshape(w.shape + (1,) * (x.ndim - axis - 1))
+    if t is None:
+        return _Batch(x, axis, how, w_along, None, None, None, other, eps)
+    valid = other
+    w_y = valid.astype(np.float64) if w is None else w[t] * valid
+    return _Batch(x, axis, how, w_along, _keep(t, axis), _keep(w_y, axis), _keep(valid, axis),
+                  None, eps)
+
+
+def _keep(a, axis):
+    """``a`` with a class axis of length 1 inserted at ``axis`` (keepdims layout)."""
+    return a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
+
+
+def _pick(a, idx, axis):
+    """``a[i, idx_i, ...]`` for every item, keepdims (``np.take_along_axis``; plain fancy indexing
+    for the common (N, C) case, several times faster on small blocks)."""
+    if a.ndim == 2:
+        return a[np.arange(a.shape[0]), idx[:, 0]][:, None]
+    return np.take_along_axis(a, idx, axis=axis)
+
+
+def _add_at_picked(a, idx, values, axis):
+    """``a[i, idx_i, ...] += values_i`` in place, one entry per item (``values`` keepdims)."""
+    if a.ndim == 2:
+        a[np.arange(a.shape[0]), idx[:, 0]] += values[:, 0]
+    else:
+        np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=axis) + values, axis=axis)
+
+
+def _item_shape(b):
+    """Shape of the per-item loss: the input's without the class axis."""
+    return b.x.shape[:b.axis] + b.x.shape[b.axis + 1:]
+
+
+def _mean_denominator(b):
+    """Class ids: the summed weights of the counted items (the count without weights).
+    Probabilities: the number of items N * d1 * ..., whatever the weights."""
+    if b.q is not None:
+        return b.x.size // b.x.shape[b.axis]
+    return float(b.w_y.sum())
+
+
+def _grad_scale(b):
+    """The factor that turns the summed loss's gradient into the reduced loss's."""
+    if b.how != "mean":
+        return 1.0
+    den = _mean_denominator(b)
+    if den:
+        return 1.0 / den
+    # a zero denominator: torch's gradient is 0 when every item is ignored and 0/0 = NaN when the
+    # counted items all have class weight 0 (the loss itself is NaN in both cases)
+    return 0.0 if b.q is not None or not b.counted.any() else np.nan
+
+
+def _arrays(b):
+    """The per-item arrays, cut into blocks of items along axis 0 by ``_blockwise``."""
+    if b.q is not None:
+        return [("input", b.x), ("target", b.q)]
+    return [("input", b.x), ("target", b.t), ("weight", b.w_y), ("target", b.counted)]
+
+
+def _class_sum(a, axis, w=None):
+    """``sum_k w_k a_k`` over the class axis (keepdims) for class weights ``w`` of shape (C,)."""
+    if w is None:
+        return a.sum(axis=axis, keepdims=True)
+    return _keep(np.asarray(np.einsum("c,c->" if axis == 0 else "nc...,c->n...", a, w)), axis)
+
+
+def _class_dot(a, c, axis):
+    """``sum_k a_k c_k`` over the class axis (keepdims) for two arrays of the input's shape,
+    without forming the product array."""
+    return _keep(np.asarray(np.einsum("c,c->" if axis == 0 else "nc...,nc...->n...", a, c)),
+                 axis)
+
+
+def _smoothed_targets(b, q):
+    """``q (1 - eps) + eps / K``, times the class weights: the coefficients of ``-log p_k``."""
+    if b.eps:
+        q = q * (1.0 - b.eps)
+        q += b.eps / b.x.shape[b.axis]
+    return q if b.w is None else q * b.w
+
+
+# ---- cross-entropy ------------------------------------------------------------------------------
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy on logits, as ``torch.nn.functional.cross_entropy``.
+
+    Class ids ``y``: ``l_i = (1 - eps) w_{y_i} (-log p_{i,y_i}) + (eps / K) sum_k w_k (-log p_ik)``
+    with ``log p = log_softmax(x, dim=1)``, i.e. the target ``(1 - eps) onehot(y) + eps / K`` (the
+    smoothing mass goes to all K classes, the true one too). Items whose target is ``ignore_index``
+    give 0 and are not counted. ``"mean"`` divides by ``sum_i w_{y_i}`` over counted items (the
+    count without weights); if every item is ignored it is NaN, as in torch.
+    Probability targets ``q`` (the input's shape, float): ``l_i = -sum_k w_k q'_ik log p_ik`` with
+    ``q' = q (1 - eps) + eps / K``; ``"mean"`` divides by N * d1 * ..., never by a weight sum.
+    Computed from ``z = x - max_k x_k``: ``-log p_k = log sum_j exp(z_j) - z_k``, finite for any
+    finite logits (such as +-1e4), and without forming the whole ``log_softmax`` array.
+    Shapes: ``input`` (N, C), (N, C, d1, ...) or (C,); ``target`` (N,), (N, d1, ...) or () int,
+    or float like ``input``; ``weight`` (C,). Returns (N, d1, ...) for ``"none"``, else a scalar.
+    Example: logits [2, 1, -1] with true class 1 (the logit 1): -log 0.2595 = 1.349.
+    Chapter 5 (multi-class classification).
+    """
+    fn = "cross_entropy"
+    b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
+    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
+    w_total = n_classes if b.w is None else float(b.w.sum())
+
+    def kernel(x, target, w_y=None, counted=None):
+        z = x - x.max(axis=axis, keepdims=True)
+        if b.q is not None:
+            coef = _smoothed_targets(b, target)
+            # -sum_k c_k log p_k = (sum_k c_k) log s - sum_k c_k z_k, with s = sum_k exp(z_k)
+            loss = _class_dot(coef, z, axis)
+            np.negative(loss, out=loss)
+            total_coef = coef.sum(axis=axis, keepdims=True)
+        else:
+            loss = _pick(z, target, axis)
+            loss *= -(1.0 - eps) * w_y
+            total_coef = (1.0 - eps) * w_y
+            if eps:
+                # the smoothing term (eps / K) sum_k w_k (log s - z_k), on counted items only
+                smooth = _class_sum(z, axis, None if b.w is None else b.w.reshape(-1))
+                smooth *= (-eps / n_classes) * counted
+                loss += smooth
+                total_coef += (eps / n_classes) * w_total * counted
+        np.exp(z, out=z)
+        loss += total_coef * np.log(z.sum(axis=axis, keepdims=True))
+        return np.squeeze(loss, axis=axis)
+
+    return _blockwise(fn, kernel, _arrays(b), b.how, shape=_item_shape(b),
+                      mean_over=_mean_denominator(b))
+
+
+def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0):
+    """Gradient of :func:`cross_entropy` w.r.t. the logits.
+
+    Per item, ``softmax(x) * sum_k c_k - c`` where ``c`` are the target coefficients of ``-log p``:
+    ``w_y (softmax(x) - onehot(y))`` without smoothing, ``softmax(x) - q`` for probability targets
+    without weights. Then divided by the denominator of the ``"mean"`` loss. Ignored items get 0.
+    Shapes: like ``input``. Chapter 5 (multi-class classification).
+    """
+    fn = "cross_entropy_grad"
+    b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
+    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
+    w_total = n_classes if b.w is None else float(b.w.sum())
+    scale = _grad_scale(b)
+
+    def kernel(x, target, w_y=None, counted=None):
+        g = x - x.max(axis=axis, keepdims=True)
+        np.exp(g, out=g)
+        s = g.sum(axis=axis, keepdims=True)
+        if b.q is not None:
+            coef = _smoothed_targets(b, target)
+            g *= coef.sum(axis=axis, keepdims=True) * (scale / s)
+            g -= coef * scale
+            return g
+        g *= ((1.0 - eps) * w_y + (eps / n_classes) * w_total * counted) * (scale / s)
+        if eps:
+            g -= (eps / n_classes * scale) * (1.0 if b.w is None else b.w)
+            if not counted.all():
+                g *= counted
+        _add_at_picked(g, target, -(1.0 - eps) * scale * w_y, axis)
+        return g
+
+    return _blockwise(fn, kernel, _arrays(b))
+
+
+# ---- negative log-likelihood --------------------------------------------------------------------
+
+def _nll_batch(fn, input, target, weight, ignore_index, reduction):
+    # only the entries the loss reads are checked for NaN, so the cost stays O(N), as in torch
+    b = _batch(fn, input, target, weight, ignore_index, reduction, 0.0, probs_allowed=False)
+    picked = _pick(b.x, b.t, b.axis)
+    if np.isnan(picked).any():
+        _checks.as_float(fn, "input", input)  # raises the standard NaN message
+    return b, picked
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of the target class: ``l_i = -w_{y_i} input[i, y_i]``.
+
+    ``input`` holds log-probabilities (``log_softmax`` output); nothing is applied to it, so
+    ``nll_loss(log_softmax(x, dim=1), y)`` equals ``cross_entropy(x, y)``. ``ignore_index`` items
+    give 0 and are not counted; ``"mean"`` divides by ``sum_i w_{y_i}`` over counted items (NaN if
+    none). Only the entries the loss reads are checked for NaN.
+    Shapes: ``input`` (N, C), (N, C, d1, ...) or (C,); ``target`` int (N,), (N, d1, ...) or ();
+    ``weight`` (C,). Returns (N, d1, ...) for ``"none"``, else a scalar.
+    Example: ``nll_loss(np.log([[0.01, 0.99]]), [0])`` = -log 0.01 = 4.605. Chapter 5.
+    """
+    b, picked = _nll_batch("nll_loss", input, target, weight, ignore_index, reduction)
+    loss = picked * b.w_y
+    np.negative(loss, out=loss)
+    loss = np.squeeze(loss, axis=b.axis)
+    if b.how == "none":
+        return loss
+    total = np.float64(loss.sum())
+    if b.how == "sum":
+        return total
+    den = _mean_denominator(b)
+    return np.float64(total / den) if den else np.float64(np.nan)
+
+
+def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Gradient of :func:`nll_loss` w.r.t. ``input``: ``-w_{y_i}`` at the target entry of each
+    counted item (divided by the ``"mean"`` denominator), 0 everywhere else.
+
+    Shapes: like ``input``. Chapter 5 (multi-class classification).
+    """
+    b, _ = _nll_batch("nll_loss_grad", input, target, weight, ignore_index, reduction)
+    g = np.zeros(b.x.shape)
+    _add_at_picked(g, b.t, -_grad_scale(b) * b.w_y, b.axis)
+    return g
