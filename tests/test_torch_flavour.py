@@ -1,0 +1,442 @@
+"""lossutils.torch: the NumPy flavour's values, gradients and errors, for tensors.
+
+Values must agree with ``lossutils.<name>`` to float64 precision (rtol 1e-12), autograd gradients
+with ``lossutils.<name>_grad``, and bad input must raise the same error type (mostly the very
+same message). Gradients of the losses without a NumPy ``_grad`` go through
+``torch.autograd.gradcheck``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import lossutils as N
+from lossutils import torch as L
+
+REDUCTIONS = ["none", "mean", "sum"]
+NOT_LOSSES = {"Finding", "Findings", "Recommendation", "diagnose", "recommend_loss"}
+
+
+def _tensor(a):
+    """NumPy float arrays become float64 tensors, integer arrays int64 tensors; rest unchanged."""
+    if isinstance(a, np.ndarray):
+        return torch.from_numpy(a.copy())
+    return a
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _data():
+    r = np.random.default_rng(20240601)
+    d = {
+        "x": r.normal(size=(5, 4)), "y": r.normal(size=(5, 4)),
+        "p": r.uniform(0.02, 0.98, (5, 4)), "soft": r.uniform(size=(5, 4)),
+        "w4": r.uniform(0.2, 2.0, 4), "ids": r.integers(0, 4, 5),
+        "x_sp": r.normal(size=(2, 4, 3)), "ids_sp": r.integers(0, 4, (2, 3)),
+        "a": r.normal(size=(6, 3)), "b": r.normal(size=(6, 3)), "c": r.normal(size=(6, 3)),
+        "v": r.normal(size=7), "u": r.normal(size=7),
+        "emb": r.normal(size=(12, 3)), "labels": r.integers(0, 3, 12),
+    }
+    d["hard"] = (d["soft"] > 0.5).astype(np.float64)
+    d["pm"] = np.where(r.uniform(size=(5, 4)) > 0.5, 1.0, -1.0)
+    d["pm6"] = np.where(r.uniform(size=6) > 0.5, 1.0, -1.0)
+    d["pm7"] = np.where(r.uniform(size=7) > 0.5, 1.0, -1.0)
+    d["ids_ignored"] = d["ids"].copy()
+    d["ids_ignored"][[1, 3]] = -100
+    d["q"] = _softmax(2 * r.normal(size=(5, 4)))
+    d["q0"] = d["q"].copy()
+    d["q0"][:, 0] = 0.0
+    d["q0"] /= d["q0"].sum(axis=1, keepdims=True)
+    d["logp"] = np.log(_softmax(d["x"]))
+    d["same6"] = (r.uniform(size=6) > 0.5).astype(np.float64)
+    return d
+
+
+D = _data()
+
+
+def _cases():
+    d = D
+    cases = []
+    for red in REDUCTIONS:
+        kw = {"reduction": red}
+        cases += [
+            ("mse_loss", (d["x"], d["y"]), kw),
+            ("l1_loss", (d["x"], d["y"]), kw),
+            ("huber_loss", (d["x"], d["y"]), {"delta": 0.6, **kw}),
+            ("huber_loss", (3 * d["x"], d["y"]), {"delta": 2.0, **kw}),
+            ("smooth_l1_loss", (d["x"], d["y"]), {"beta": 0.6, **kw}),
+            ("smooth_l1_loss", (d["x"], d["y"]), {"beta": 0.0, **kw}),
+            ("binary_cross_entropy", (d["p"], d["soft"]), kw),
+            ("binary_cross_entropy", (d["p"], d["hard"]), {"weight": d["w4"], **kw}),
+            ("binary_cross_entropy_with_logits", (3 * d["x"], d["soft"]), kw),
+            ("binary_cross_entropy_with_logits", (3 * d["x"], d["hard"]),
+             {"weight": d["w4"], "pos_weight": 2 * d["w4"], **kw}),
+            ("multilabel_soft_margin_loss", (3 * d["x"], d["hard"]), kw),
+            ("multilabel_soft_margin_loss", (3 * d["x"], d["hard"]), {"weight": d["w4"], **kw}),
+            ("sigmoid_focal_loss", (3 * d["x"], d["hard"]), kw),
+            ("sigmoid_focal_loss", (3 * d["x"], d["soft"]), {"alpha": None, "gamma": 1.5, **kw}),
+            ("sigmoid_focal_loss", (3 * d["x"], d["hard"]), {"alpha": 0.6, "gamma": 0.0, **kw}),
+            ("cross_entropy", (d["x"], d["ids"]), kw),
+            ("cross_entropy", (d["x"], d["ids_ignored"]),
+             {"weight": d["w4"], "label_smoothing": 0.2, **kw}),
+            ("cross_entropy", (d["x"], d["ids"]), {"ignore_index": 2, "label_smoothing": 0.1,
+                                                   **kw}),
+            ("cross_entropy", (d["x_sp"], d["ids_sp"]), {"weight": d["w4"], **kw}),
+            ("cross_entropy", (d["x"], d["q"]), {"weight": d["w4"], "label_smoothing": 0.3, **kw}),
+            ("cross_entropy", (d["x"][0], d["ids"][0]), kw),
+            ("nll_loss", (d["logp"], d["ids_ignored"]), {"weight": d["w4"], **kw}),
+            ("nll_loss", (d["logp"], d["ids"]), kw),
+            ("kl_div", (d["logp"], d["q0"]), kw),
+            ("kl_div", (d["logp"], np.log(d["q"])), {"log_target": True, **kw}),
+            ("hinge_embedding_loss", (d["x"], d["pm"]), {"margin": 0.5, **kw}),
+            ("margin_ranking_loss", (d["v"], d["u"], d["pm7"]), {"margin": 0.3, **kw}),
+            ("cosine_embedding_loss", (d["a"], d["b"], d["pm6"]), {"margin": 0.2, **kw}),
+            ("triplet_margin_loss", (d["a"], d["b"], d["c"]), kw),
+            ("triplet_margin_loss", (d["a"], d["b"], d["c"]),
+             {"margin": 0.5, "p": 3, "swap": True, **kw}),
+            ("contrastive_loss", (d["a"], d["b"], d["same6"]), {"margin": 2.0, **kw}),
+        ]
+    cases += [
+        ("kl_div", (d["logp"], d["q0"]), {"reduction": "batchmean"}),
+        ("entropy", (d["q0"],), {}),
+        ("kl_divergence", (d["q"], d["q0"][:, ::-1].copy()), {}),
+        ("distillation_loss", (d["x"], d["y"]), {}),
+        ("distillation_loss", (d["x"], d["y"], d["ids"]), {"T": 2.0, "alpha": 0.3}),
+        ("pairwise_distances", (d["emb"],), {}),
+        ("pairwise_distances", (d["emb"],), {"squared": True}),
+        ("triplet_semihard_loss", (d["emb"], d["labels"]), {"margin": 0.7}),
+        ("nt_xent_loss", (d["emb"], d["labels"]), {"temperature": 0.3}),
+        ("softmax", (d["x"],), {"dim": 0}),
+        ("log_softmax", (d["x"],), {}),
+        ("logsumexp", (d["x_sp"],), {"dim": 1, "keepdim": True}),
+        ("sigmoid", (10 * d["x"],), {}),
+        ("softplus", (10 * d["x"],), {}),
+        ("log_sigmoid", (10 * d["x"],), {}),
+    ]
+    return [pytest.param(name, args, kw, id=f"{name}-{i}") for i, (name, args, kw)
+            in enumerate(cases)]
+
+
+CASES = _cases()
+
+
+def _run(name, args, kwargs, grad=False):
+    """Both flavours on the same inputs: (NumPy value, torch value, torch leaf of arg 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div's 'mean' warning, in both flavours
+        expected = getattr(N, name)(*args, **kwargs)
+        targs = [_tensor(a) for a in args]
+        if grad:
+            targs[0] = targs[0].requires_grad_(True)
+        got = getattr(L, name)(*targs, **kwargs)
+    return np.asarray(expected), got, targs[0]
+
+
+def _assert_grad_close(got, expected):
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15 * max(scale, 1.0))
+
+
+# ---- the same API -------------------------------------------------------------------------------
+
+def test_torch_inside_is_the_real_torch():
+    import lossutils.torch as flavour
+
+    assert flavour.torch is torch  # absolute imports: lossutils/torch.py does not shadow torch
+    assert flavour.F is torch.nn.functional
+
+
+def test_every_numpy_function_has_a_tensor_twin():
+    wanted = {n for n in N.__all__ if not n.endswith("_grad") and n not in NOT_LOSSES}
+    assert wanted <= set(L.__all__), wanted - set(L.__all__)
+    assert all(callable(getattr(L, n)) for n in L.__all__)
+
+
+# ---- values and gradients against the NumPy flavour ----------------------------------------------
+
+@pytest.mark.parametrize("name, args, kwargs", CASES)
+def test_values_match_numpy(name, args, kwargs):
+    expected, got, _ = _run(name, args, kwargs)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert tuple(got.shape) == expected.shape
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12, atol=0)
+
+
+GRAD_CASES = [c for c in CASES if hasattr(N, c.values[0] + "_grad")]
+
+
+@pytest.mark.parametrize("name, args, kwargs", GRAD_CASES)
+def test_autograd_matches_numpy_grad(name, args, kwargs):
+    _, got, leaf = _run(name, args, kwargs, grad=True)
+    (got if got.dim() == 0 else got.sum()).backward()
+    expected = getattr(N, name + "_grad")(*args, **kwargs)
+    _assert_grad_close(leaf.grad.numpy(), expected)
+
+
+def test_grad_cases_cover_every_numpy_grad():
+    have = {c.values[0] for c in GRAD_CASES}
+    assert {n[:-5] for n in N.__all__ if n.endswith("_grad")} <= have
+
+
+def _gradcheck(fn, *inputs):
+    leaves = [t.detach().clone().requires_grad_(True) if t.is_floating_point() else t
+              for t in inputs]
+    assert torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-6, rtol=1e-5, fast_mode=True)
+
+
+def test_gradcheck_losses_without_a_numpy_grad():
+    d = {k: _tensor(v) for k, v in D.items()}
+    _gradcheck(lambda e: L.pairwise_distances(e), d["emb"][:5])
+    _gradcheck(lambda e: L.pairwise_distances(e, squared=True), d["emb"][:5])
+    _gradcheck(lambda e: L.triplet_semihard_loss(e, d["labels"], margin=0.7), d["emb"])
+    _gradcheck(lambda e: L.nt_xent_loss(e, d["labels"], temperature=0.3), d["emb"])
+    _gradcheck(lambda a, b: L.contrastive_loss(a, b, d["same6"], margin=2.0), d["a"], d["b"])
+    _gradcheck(lambda p: L.entropy(torch.softmax(p, dim=1)), d["x"])
+    _gradcheck(lambda p, q: L.kl_divergence(torch.softmax(p, 1), torch.softmax(q, 1)),
+               d["x"], d["y"])
+
+
+def test_gradcheck_of_composed_losses_in_every_argument():
+    d = {k: _tensor(v) for k, v in D.items()}
+    _gradcheck(lambda x, y: L.huber_loss(x, y, delta=0.6), d["x"], d["y"])
+    _gradcheck(lambda p, y: L.binary_cross_entropy(p, y), d["p"], d["soft"])
+    _gradcheck(lambda x, y, w: L.binary_cross_entropy_with_logits(x, y, pos_weight=w),
+               d["x"], d["soft"], d["w4"])
+    _gradcheck(lambda x, w: L.cross_entropy(x, d["ids_ignored"], weight=w, label_smoothing=0.2),
+               d["x"], d["w4"])
+    _gradcheck(lambda x, q: L.cross_entropy(x, q), d["x"], d["q"])
+    _gradcheck(lambda x: L.sigmoid_focal_loss(x, d["hard"], reduction="sum"), d["x"])
+    _gradcheck(lambda a, b, c: L.triplet_margin_loss(a, b, c, swap=True), d["a"], d["b"],
+               d["c"])
+    _gradcheck(lambda a, b: L.cosine_embedding_loss(a, b, d["pm6"]), d["a"], d["b"])
+    _gradcheck(lambda s, t: L.distillation_loss(s, t, d["ids"], T=2.0, alpha=0.3),
+               d["x"], d["y"])
+
+
+# ---- extreme but finite inputs ---------------------------------------------------------------
+
+def test_bce_at_probabilities_zero_and_one_is_finite_and_matches_numpy():
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-300, 0.5])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.5])
+    expected, got, leaf = _run("binary_cross_entropy", (p, y), {"reduction": "sum"}, grad=True)
+    got.backward()
+    np.testing.assert_allclose(got.item(), expected, rtol=1e-12)
+    grad = N.binary_cross_entropy_grad(p, y, reduction="sum")
+    assert np.isfinite(leaf.grad.numpy()).all() and abs(grad[0]) > 1e11
+    np.testing.assert_allclose(leaf.grad.numpy(), grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("binary_cross_entropy_with_logits", {"pos_weight": np.full(6, 3.0)}),
+    ("sigmoid_focal_loss", {"reduction": "none"}),
+    ("multilabel_soft_margin_loss", {}),
+])
+def test_logit_losses_at_huge_logits(name, kwargs):
+    x = np.array([[-1e4, -100.0, -30.0, 30.0, 100.0, 1e4]] * 2)
+    y = np.array([[1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]])
+    expected, got, leaf = _run(name, (x, y), kwargs, grad=True)
+    assert torch.isfinite(got).all()
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12, atol=0)
+    (got if got.dim() == 0 else got.sum()).backward()
+    _assert_grad_close(leaf.grad.numpy(), getattr(N, name + "_grad")(x, y, **kwargs))
+
+
+def test_cross_entropy_at_huge_logits_and_all_ignored():
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]])
+    expected, got, _ = _run("cross_entropy", (x, np.array([1, 0])), {"label_smoothing": 0.1})
+    assert torch.isfinite(got) and np.isclose(got.item(), expected, rtol=1e-12)
+    ignored = L.cross_entropy(torch.tensor(x), torch.tensor([-100, -100]))
+    assert torch.isnan(ignored) and np.isnan(N.cross_entropy(x, [-100, -100]))
+
+
+def test_kl_div_zero_target_against_minus_inf_log_prob_is_zero():
+    x = torch.tensor([[-np.inf, -0.1], [-1.0, -0.5]], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([[0.0, 1.0], [0.3, 0.7]], dtype=torch.float64)
+    loss = L.kl_div(x, t, reduction="sum")
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), N.kl_div(x.detach().numpy(), t.numpy(), "sum"),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(x.grad.numpy(), -t.numpy())
+
+
+def test_zero_probabilities_give_finite_gradients():
+    p = torch.tensor([[0.0, 0.3, 0.7], [0.5, 0.5, 0.0]], dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([[0.0, 0.2, 0.8], [0.1, 0.9, 0.0]], dtype=torch.float64)  # 0 where p is
+    x = torch.log(q).requires_grad_(True)  # log q = -inf where q = 0
+    for loss in (L.entropy(p).sum(), L.kl_divergence(p, torch.tensor([[0.2, 0.1, 0.7]] * 2)).sum(),
+                 L.kl_div(x, p, reduction="sum")):
+        loss.backward()
+    for t in (p, x):
+        assert torch.isfinite(t.grad).all(), t.grad
+    np.testing.assert_allclose(L.entropy(p).detach().numpy(), N.entropy(p.detach().numpy()),
+                               rtol=1e-12)
+    assert torch.isinf(L.kl_divergence([[0.5, 0.5]], [[1.0, 0.0]])[0])  # p > 0 = q: infinite
+
+
+def test_degenerate_embedding_batches():
+    same = np.zeros((4, 3))
+    np.testing.assert_allclose(  # all-equal embeddings cost exactly the margin
+        L.triplet_margin_loss(*(torch.tensor(same),) * 3, margin=0.4).item(), 0.4, rtol=1e-12)
+    for emb, labels in [(D["emb"][:5], np.zeros(5, dtype=np.int64)),   # a single class
+                        (D["emb"][:5], np.arange(5)),                   # no positive pair
+                        (np.repeat(D["emb"][:3], 4, axis=0), D["labels"])]:  # exact ties
+        for name in ("triplet_semihard_loss", "nt_xent_loss"):
+            expected, got, leaf = _run(name, (emb, labels), {}, grad=True)
+            np.testing.assert_allclose(got.item(), expected, rtol=1e-12)
+            got.backward()
+            assert torch.isfinite(leaf.grad).all()
+    dup = torch.tensor(np.repeat(D["emb"][:3], 2, axis=0), requires_grad=True)
+    L.pairwise_distances(dup).sum().backward()  # equal rows: slope 0 at distance 0, not NaN
+    assert torch.isfinite(dup.grad).all()
+    zero = torch.zeros(2, 3, requires_grad=True)  # a zero distance: the gradient is 0, not NaN
+    L.contrastive_loss(zero, torch.zeros(2, 3), torch.tensor([1.0, 0.0])).backward()
+    assert torch.equal(zero.grad, torch.zeros(2, 3))
+    assert L.cosine_embedding_loss(torch.zeros(1, 3), torch.ones(1, 3), [1.0]).item() == 1.0
+
+
+# ---- mining --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("emb, labels", [
+    (D["emb"], D["labels"]),
+    (np.repeat(D["emb"][:4], 3, axis=0), D["labels"]),          # ties everywhere
+    (D["emb"][:6], np.array([0, 0, 0, 0, 0, 1])),               # mostly no semi-hard negative
+    (D["emb"][:5], np.zeros(5, dtype=np.int64)),                # no negative: no rows
+    (D["emb"][:1], np.zeros(1, dtype=np.int64)),
+])
+def test_mined_rows_equal_numpy(emb, labels):
+    got = L.mine_semihard_triplets(torch.tensor(emb), torch.tensor(labels))
+    assert got.dtype == torch.int64 and got.shape[1] == 3
+    np.testing.assert_array_equal(got.numpy(), N.mine_semihard_triplets(emb, labels))
+
+
+# ---- dtype and device ----------------------------------------------------------------------
+
+def test_float32_stays_float32_and_close_to_float64():
+    x32 = torch.tensor(D["x"], dtype=torch.float32, requires_grad=True)
+    loss = L.cross_entropy(x32, torch.tensor(D["ids"]), label_smoothing=0.1)
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert x32.grad.dtype == torch.float32
+    np.testing.assert_allclose(loss.item(), N.cross_entropy(D["x"], D["ids"],
+                                                            label_smoothing=0.1), rtol=1e-5)
+    assert L.huber_loss(x32, D["y"], reduction="none").dtype == torch.float32
+
+
+def test_target_on_another_device_is_named():
+    with pytest.raises(ValueError, match=r"lossutils\.mse_loss: target is on device meta"):
+        L.mse_loss(torch.zeros(3), torch.zeros(3, device="meta"))
+
+
+def test_lists_and_arrays_become_float64_tensors():
+    out = L.mse_loss([2.5, 3, 5], [1, 3, 4])
+    assert out.dtype == torch.float64 and np.isclose(out.item(), 1.0833333333333333, rtol=1e-12)
+
+
+# ---- errors: the NumPy flavour's type and message -------------------------------------------
+
+ERRORS = [
+    ("mse_loss", (np.zeros((4, 1)), np.zeros(4)), {}),
+    ("mse_loss", (np.array([0.0, np.nan]), np.zeros(2)), {}),
+    ("l1_loss", (np.zeros(2), np.array([1.0, np.nan])), {}),
+    ("huber_loss", (np.zeros(2), np.zeros(2)), {"reduction": "avg"}),
+    ("huber_loss", (np.zeros(2), np.zeros(2)), {"delta": 0.0}),
+    ("huber_loss", (np.zeros(2), np.zeros(2), "sum", "none"), {}),
+    ("smooth_l1_loss", (np.zeros(2), np.zeros(2)), {"beta": -1.0}),
+    ("binary_cross_entropy", (np.array([0.5, 1.5]), np.zeros(2)), {}),
+    ("binary_cross_entropy_with_logits", (np.zeros(2), np.array([-1.0, 1.0])), {}),
+    ("binary_cross_entropy_with_logits", (np.zeros((2, 3)), np.zeros((2, 3))),
+     {"pos_weight": np.ones(2)}),
+    ("sigmoid_focal_loss", (np.zeros(2), np.zeros(2)), {"alpha": 1.5}),
+    ("cross_entropy", (np.zeros((3, 4)), np.zeros((3, 1), dtype=np.int64)), {}),
+    ("cross_entropy", (np.zeros((3, 4)), np.array([0, 4, 1])), {}),
+    ("cross_entropy", (np.zeros((3, 4)), np.array([0, 1, 1])), {"weight": np.ones(3)}),
+    ("cross_entropy", (np.zeros((3, 4)), np.array([0, 1, 1])), {"label_smoothing": 1.5}),
+    ("cross_entropy", (np.zeros((3, 4)), np.full((3, 4), 0.25)), {"ignore_index": 0}),
+    ("cross_entropy", (np.zeros((3, 4)), np.full((3, 4), 2.0)), {}),
+    ("nll_loss", (np.array([[0.0, np.nan]]), np.array([1])), {}),
+    ("kl_div", (np.zeros(3), np.array([0.5, -0.1, 0.6])), {}),
+    ("kl_div", (np.zeros(3), np.full(3, 1 / 3)), {"reduction": "avg"}),
+    ("entropy", (np.array([0.5, 0.6]),), {}),
+    ("kl_divergence", (np.array([0.5, 0.5]), np.array([2.0, -1.0])), {}),
+    ("distillation_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 1), np.int64)), {}),
+    ("distillation_loss", (np.zeros((2, 3)), np.zeros((2, 3))), {"T": 0.0}),
+    ("hinge_embedding_loss", (np.zeros(3), np.array([1.0, 0.0, -1.0])), {}),
+    ("margin_ranking_loss", (np.zeros(3), np.zeros(3), np.ones((3, 1))), {}),
+    ("cosine_embedding_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.ones(2)),
+     {"margin": "big"}),
+    ("triplet_margin_loss", (np.zeros((2, 3)),) * 3, {"margin": 0.0}),
+    ("triplet_margin_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 4))), {}),
+    ("contrastive_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.array([1.0, -1.0])), {}),
+    ("contrastive_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.ones(2)), {"margin": -1.0}),
+    ("nt_xent_loss", (np.zeros((3, 2)), np.array([0, 0, 1])), {"temperature": 0.0}),
+    ("triplet_semihard_loss", (np.zeros((3, 2)), np.array([0, 0, 1])), {"margin": -0.1}),
+    ("mine_semihard_triplets", (np.zeros((3, 2)), np.array([0, 0])), {}),
+    ("pairwise_distances", (np.array([[0.0, np.inf]]),), {}),
+    ("label_smoothing_targets", (np.array([0, 3]), 3), {}),
+]
+
+
+def _error_of(fn, *args, **kwargs):
+    with pytest.raises((ValueError, TypeError)) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fn(*args, **kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize("name, args, kwargs", ERRORS, ids=[e[0] for e in ERRORS])
+def test_bad_input_raises_the_numpy_error(name, args, kwargs):
+    expected = _error_of(getattr(N, name), *args, **kwargs)
+    from_tensors = _error_of(getattr(L, name), *[_tensor(a) for a in args], **kwargs)
+    from_arrays = _error_of(getattr(L, name), *args, **kwargs)
+    assert type(from_tensors) is type(expected) and type(from_arrays) is type(expected)
+    assert str(from_tensors) == str(expected) == str(from_arrays)
+    assert str(expected).startswith(f"lossutils.{name}: ") and "Fix:" in str(expected)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("cross_entropy", (np.zeros((3, 4)), np.array([0.0, 1.0, 1.0]))),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0.0, 1.0, 1.0]))),
+    ("label_smoothing_targets", (np.array([0.0, 1.0]), 3)),
+    ("triplet_semihard_loss", (np.zeros((2, 2)), np.array([0.0, 1.0]))),
+])
+def test_float_class_ids_are_a_type_error(name, args):
+    expected = _error_of(getattr(N, name), *args)
+    got = _error_of(getattr(L, name), *[_tensor(a) for a in args])
+    assert type(got) is type(expected) is TypeError
+    assert f"lossutils.{name}: " in str(got) and "float" in str(got) and "Fix:" in str(got)
+
+
+def test_nan_reports_its_first_index_for_tensors():
+    x = torch.zeros(2, 3)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"input contains NaN \(first at index \(1, 2\)\)"):
+        L.huber_loss(x, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"target contains NaN"):
+        L.binary_cross_entropy_with_logits(torch.zeros(2, 3), x)
+    # +inf and -inf sum to NaN without any NaN element: that is not an error
+    inf = torch.tensor([np.inf, -np.inf, 0.0])
+    assert torch.isnan(L.mse_loss(inf, torch.zeros(3))) is not None
+
+
+def test_kl_div_mean_warns_in_both_flavours():
+    with pytest.warns(UserWarning, match="batchmean"):
+        L.kl_div(torch.log(torch.full((2, 3), 1 / 3)), torch.full((2, 3), 1 / 3))
+
+
+def test_pairwise_distances_keep_close_pairs_far_from_the_origin():
+    r = np.random.default_rng(5)
+    base = r.normal(size=(6, 4)) + 1e5  # a cloud far from the origin
+    emb = np.concatenate([base, base + 1e-6 * r.normal(size=(6, 4))])  # and near-duplicates
+    got = L.pairwise_distances(torch.tensor(emb))
+    assert torch.equal(got, got.T) and bool((got.diagonal() == 0).all())
+    np.testing.assert_allclose(got.numpy(), N.pairwise_distances(emb), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(L.pairwise_distances(torch.tensor(emb), squared=True).numpy(),
+                               N.pairwise_distances(emb, squared=True), rtol=1e-12, atol=0)
