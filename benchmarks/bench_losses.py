@@ -18,7 +18,8 @@ ratio (checked to give the same rows), and the peak memory of the vectorised min
 at three batch sizes, to show O(B^2).
 
 Usage: ``python benchmarks/bench_losses.py`` (about 2 minutes), ``--quick`` for a smoke run on
-small inputs (seconds), ``--out FILE`` to also write the Markdown report to a file.
+small inputs (seconds), ``--out FILE`` to also write the Markdown report to a file,
+``--threads N`` to set torch's thread count.
 """
 
 from __future__ import annotations
@@ -357,7 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, few repeats (smoke)")
     parser.add_argument("--out", help="also write the Markdown report to this file")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads (default: torch's own choice, one per core); on a "
+                             "machine busy with other jobs, 1 avoids OpenMP workers waiting for "
+                             "a descheduled sibling, which inflates every multi-threaded time")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     rng = np.random.default_rng(0)
     if args.quick:

@@ -102,7 +102,7 @@ def labels_in(fn: str, arg: str, y: np.ndarray, allowed: tuple[float, ...]) -> N
     """Targets restricted to a label set, e.g. {0, 1} or {-1, 1}."""
     bad = ~np.isin(y, allowed)
     if bad.any():
-        first = y[bad].flat[0]
+        first = y[bad].flat[0].item()  # a plain number in the message, not np.float64(...)
         fail(fn, arg, f"contains {first!r}", f"only the labels {set(allowed)}",
              "map labels first, e.g. y = 2 * y01 - 1 for {0,1} -> {-1,1}")
 

@@ -1,8 +1,8 @@
 """Binary, multi-label and focal losses and their gradients (chapters 4 and 7).
 
-Losses on logits never form ``sigmoid(x)`` and then take its log: they work from
-``exp(-|x|)``, which lies in (0, 1] for every finite ``x``, so nothing overflows and a logit of
-``-1e4`` with target 1 costs exactly ``1e4``.
+Losses on logits never form ``sigmoid(x)`` and then take its log: they use the stable
+``softplus`` and ``sigmoid`` of :mod:`lossutils.activations`, which only exponentiate ``-|x|``, so
+nothing overflows and a logit of ``-1e4`` with target 1 costs exactly ``1e4``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .regression import _blockwise, _grad_scale
+from .activations import sigmoid, softplus
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_grad",
@@ -49,11 +49,12 @@ def _broadcast_to(fn, arg, value, shape, hint):
     return w
 
 
-def _pair(fn, input, target, reduction, probabilities_in=False):
-    """Validate input and target; a NaN in them is caught from the results (see ``_blockwise``)."""
+def _pair(fn, input, target, reduction, probabilities_in=False,
+          names=("input", "target")):
+    """Validate input and target (as float64 arrays) and the reduction."""
     how = _checks.reduction(fn, reduction)
-    x = _checks.as_float(fn, "input", input, allow_nan=True)
-    y = _checks.as_float(fn, "target", target, allow_nan=True)
+    x = _checks.as_float(fn, names[0], input)
+    y = _checks.as_float(fn, names[1], target)
     _checks.same_shape(fn, "input", x, "target", y)
     if probabilities_in:
         _checks.probabilities(fn, "input", x)
@@ -70,65 +71,30 @@ def _weights(fn, x, weight, pos_weight=None):
     return w, pw
 
 
-# ---- shared kernels -----------------------------------------------------------------------------
+# ---- shared terms -------------------------------------------------------------------------------
 
-def _exp_neg_abs(x):
-    """``exp(-|x|)``: the only exponential the stable sigmoid and softplus forms need."""
-    e = np.abs(x)
-    np.negative(e, out=e)
-    return np.exp(e, out=e)
+def _bce_logits_terms(x, y, pos_weight=None):
+    """Unweighted, unreduced BCE on logits: ``pw y softplus(-x) + (1 - y) softplus(x)``.
 
-
-def _sigmoids(x, e):
-    """``(sigmoid(x), sigmoid(-x))`` given ``e = exp(-|x|)``.
-
-    Each is ``1 / (1 + e)`` on its large side and ``e / (1 + e)`` on its small side, so a tiny
-    probability keeps its relative precision instead of being formed as ``1 - (almost 1)``.
+    A sum of non-negative terms, so a small loss is never the difference of two large numbers
+    (torch's ``(1 - y) x + softplus(-x)`` rounds ``y = 0, x = -40`` to 0 instead of 4.2e-18).
     """
-    d = 1.0 + e
-    pos = x >= 0
-    s_pos = np.where(pos, 1.0, e)
-    s_pos /= d
-    s_neg = np.where(pos, e, 1.0)
-    s_neg /= d
-    return s_pos, s_neg
+    pw_y = y if pos_weight is None else pos_weight * y
+    return pw_y * softplus(-x) + (1.0 - y) * softplus(x)
 
 
-def _bce_logits_terms(x, y, pos_weight, e):
-    """Unweighted, unreduced BCE on logits given ``e = exp(-|x|)`` (``e`` is overwritten).
-
-    ``pw y softplus(-x) + (1 - y) softplus(x)`` with ``softplus(+-x) = relu(+-x) + log1p(e)``: a sum
-    of non-negative terms, so a small loss is never the difference of two large numbers (torch's
-    ``(1 - y) x + softplus(-x)`` rounds ``y = 0, x = -40`` to 0 instead of 4.2e-18).
-    """
-    loss = np.log1p(e, out=e)
-    if pos_weight is None:
-        # y relu(-x) + (1 - y) relu(x) = x (step(x) - y), non-negative for y in [0, 1]
-        t = (x >= 0).astype(np.float64)
-        t -= y
-    else:
-        loss *= 1.0 + (pos_weight - 1.0) * y
-        t = np.where(x >= 0, 1.0 - y, -pos_weight * y)
-    t *= x
-    loss += t
-    return loss
-
-
-def _bce_logits_grad_terms(x, y, pos_weight):
+def _bce_logits_grad_terms(x, y, pos_weight=None):
     """Unweighted d/dx of the BCE-on-logits terms.
 
     ``(1 + (pw - 1) y) sigmoid(x) - pw y``, written as ``(1 - y) sigmoid(x) - pw y sigmoid(-x)`` so
     that a saturated correct prediction gets its tiny slope rather than a rounded 0.
     """
-    g, s_neg = _sigmoids(x, _exp_neg_abs(x))
-    g *= 1.0 - y
-    s_neg *= y if pos_weight is None else pos_weight * y
-    g -= s_neg
-    return g
+    pw_y = y if pos_weight is None else pos_weight * y
+    return (1.0 - y) * sigmoid(x) - pw_y * sigmoid(-x)
 
 
-def _arrays(x, y, w=None, pw=None):
-    return [("input", x), ("target", y), ("weight", w), ("pos_weight", pw)]
+def _weighted(values, w):
+    return values if w is None else values * w
 
 
 # ---- binary cross-entropy on probabilities ------------------------------------------------------
@@ -147,25 +113,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     fn = "binary_cross_entropy"
     p, y, how = _pair(fn, input, target, reduction, probabilities_in=True)
     w, _ = _weights(fn, p, weight)
-
-    def kernel(p, y, w, _):
-        # log 0 = -inf is expected (the clamp catches it); an invalid log can only come from a
-        # NaN-tainted input, whose NaN _blockwise reports
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_p = np.log(p)
-            log_1mp = np.log1p(np.negative(p))
-        np.maximum(log_p, -100.0, out=log_p)
-        np.maximum(log_1mp, -100.0, out=log_1mp)
-        # y log p + (1 - y) log(1 - p) as log(1 - p) + y (log p - log(1 - p)): one product fewer
-        log_p -= log_1mp
-        log_p *= y
-        log_p += log_1mp
-        np.negative(log_p, out=log_p)
-        if w is not None:
-            log_p *= w
-        return log_p
-
-    return _blockwise(fn, kernel, _arrays(p, y, w), how)
+    with np.errstate(divide="ignore"):  # log 0 = -inf is expected: the clamp catches it
+        log_p = np.maximum(np.log(p), -100.0)
+        log_1mp = np.maximum(np.log1p(-p), -100.0)
+    loss = -(y * log_p + (1.0 - y) * log_1mp)
+    return _checks.reduce(_weighted(loss, w), how)
 
 
 def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
@@ -178,18 +130,8 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
     fn = "binary_cross_entropy_grad"
     p, y, how = _pair(fn, input, target, reduction, probabilities_in=True)
     w, _ = _weights(fn, p, weight)
-    scale = _grad_scale(how, p.size)
-
-    def kernel(p, y, w, _):
-        den = np.subtract(1.0, p)
-        den *= p
-        np.maximum(den, _BCE_GRAD_EPS, out=den)
-        g = np.subtract(p, y)
-        g /= den
-        g *= scale if w is None else scale * w
-        return g
-
-    return _blockwise(fn, kernel, _arrays(p, y, w))
+    g = (p - y) / np.maximum(p * (1.0 - p), _BCE_GRAD_EPS)
+    return _checks.reduce_grad(_weighted(g, w), how, p.size)
 
 
 # ---- binary cross-entropy on logits -------------------------------------------------------------
@@ -208,14 +150,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     fn = "binary_cross_entropy_with_logits"
     x, y, how = _pair(fn, input, target, reduction)
     w, pw = _weights(fn, x, weight, pos_weight)
-
-    def kernel(x, y, w, pw):
-        loss = _bce_logits_terms(x, y, pw, _exp_neg_abs(x))
-        if w is not None:
-            loss *= w
-        return loss
-
-    return _blockwise(fn, kernel, _arrays(x, y, w, pw), how)
+    return _checks.reduce(_weighted(_bce_logits_terms(x, y, pw), w), how)
 
 
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean",
@@ -228,14 +163,7 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
     fn = "binary_cross_entropy_with_logits_grad"
     x, y, how = _pair(fn, input, target, reduction)
     w, pw = _weights(fn, x, weight, pos_weight)
-    scale = _grad_scale(how, x.size)
-
-    def kernel(x, y, w, pw):
-        g = _bce_logits_grad_terms(x, y, pw)
-        g *= scale if w is None else scale * w
-        return g
-
-    return _blockwise(fn, kernel, _arrays(x, y, w, pw))
+    return _checks.reduce_grad(_weighted(_bce_logits_grad_terms(x, y, pw), w), how, x.size)
 
 
 # ---- multi-label soft margin --------------------------------------------------------------------
@@ -259,16 +187,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     """
     fn = "multilabel_soft_margin_loss"
     x, y, w, how = _multilabel_args(fn, input, target, weight, reduction)
-
-    def kernel(x, y, w, _):
-        terms = _bce_logits_terms(x, y, None, _exp_neg_abs(x))
-        if w is not None:
-            terms *= w
-        per_sample = terms.sum(axis=-1)
-        per_sample /= x.shape[-1]
-        return per_sample
-
-    return _blockwise(fn, kernel, _arrays(x, y, w), how, shape=x.shape[:-1])
+    per_sample = _weighted(_bce_logits_terms(x, y), w).sum(axis=-1) / x.shape[-1]
+    return _checks.reduce(np.asarray(per_sample), how)
 
 
 def multilabel_soft_margin_loss_grad(input, target, weight=None, reduction="mean"):
@@ -278,20 +198,14 @@ def multilabel_soft_margin_loss_grad(input, target, weight=None, reduction="mean
     fn = "multilabel_soft_margin_loss_grad"
     x, y, w, how = _multilabel_args(fn, input, target, weight, reduction)
     n_classes = x.shape[-1]
-    scale = _grad_scale(how, x.size // n_classes if n_classes else 0) / max(n_classes, 1)
-
-    def kernel(x, y, w, _):
-        g = _bce_logits_grad_terms(x, y, None)
-        g *= scale if w is None else scale * w
-        return g
-
-    return _blockwise(fn, kernel, _arrays(x, y, w))
+    g = _weighted(_bce_logits_grad_terms(x, y), w) / max(n_classes, 1)
+    return _checks.reduce_grad(g, how, x.size // n_classes if n_classes else 0)
 
 
 # ---- focal loss ---------------------------------------------------------------------------------
 
 def _focal_args(fn, inputs, targets, alpha, gamma, reduction):
-    x, y, how = _pair(fn, inputs, targets, reduction)
+    x, y, how = _pair(fn, inputs, targets, reduction, names=("inputs", "targets"))
     gamma = _checks.positive(fn, "gamma", gamma, allow_zero=True)
     if alpha is not None:
         if not np.isscalar(alpha) or isinstance(alpha, (str, bool)):
@@ -306,18 +220,15 @@ def _focal_args(fn, inputs, targets, alpha, gamma, reduction):
     return x, y, alpha, gamma, how
 
 
-def _focal_parts(x, y):
-    """The pieces the focal loss and its gradient share, all from one exponential.
+def _one_minus_p_t(x, y):
+    """``(p, 1 - p, q)`` with ``p = sigmoid(x)`` and ``q = 1 - p_t = y (1 - p) + (1 - y) p``.
 
-    Returns ``e = exp(-|x|)``, ``p = sigmoid(x)``, ``sigmoid(-x)`` and
-    ``q = 1 - p_t = y sigmoid(-x) + (1 - y) sigmoid(x)``. ``q`` keeps full relative precision even
-    when tiny (a confident, correct prediction), where ``1 - p_t`` by subtraction would be 0.
+    ``1 - p`` is ``sigmoid(-x)`` and ``q`` is built from the two sigmoids, so it keeps full
+    relative precision even when tiny (a confident, correct prediction), where ``1 - p_t`` by
+    subtraction would be 0.
     """
-    e = _exp_neg_abs(x)
-    p, p_neg = _sigmoids(x, e)
-    q = p_neg * y
-    q += p * (1.0 - y)
-    return e, p, p_neg, q
+    p, p_neg = sigmoid(x), sigmoid(-x)
+    return p, p_neg, y * p_neg + (1.0 - y) * p
 
 
 def _alpha_t(alpha, y):
@@ -339,17 +250,11 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
     """
     fn = "sigmoid_focal_loss"
     x, y, alpha, gamma, how = _focal_args(fn, inputs, targets, alpha, gamma, reduction)
-
-    def kernel(x, y):
-        e, _, _, q = _focal_parts(x, y)
-        loss = _bce_logits_terms(x, y, None, e)
-        if gamma != 0:
-            loss *= q**gamma
-        if alpha is not None:
-            loss *= _alpha_t(alpha, y)
-        return loss
-
-    return _blockwise(fn, kernel, [("inputs", x), ("targets", y)], how)
+    _, _, q = _one_minus_p_t(x, y)
+    loss = q**gamma * _bce_logits_terms(x, y)
+    if alpha is not None:
+        loss = _alpha_t(alpha, y) * loss
+    return _checks.reduce(loss, how)
 
 
 def sigmoid_focal_loss_grad(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
@@ -362,25 +267,12 @@ def sigmoid_focal_loss_grad(inputs, targets, alpha=0.25, gamma=2.0, reduction="n
     """
     fn = "sigmoid_focal_loss_grad"
     x, y, alpha, gamma, how = _focal_args(fn, inputs, targets, alpha, gamma, reduction)
-    scale = _grad_scale(how, x.size)
-
-    def kernel(x, y):
-        e, p, p_neg, q = _focal_parts(x, y)
-        if gamma != 0:
-            ratio = p * p_neg
-            np.divide(ratio, q, out=ratio, where=q > 0)
-            ratio[q == 0] = 1.0  # q underflowed (a saturated hard label): the limit of p(1-p)/q
-            ratio *= gamma * (1.0 - 2.0 * y)
-            ratio *= _bce_logits_terms(x, y, None, e)
-        # p - y as (1 - y) p - y (1 - p): the tiny slope of a saturated correct prediction survives
-        g = p
-        g *= 1.0 - y
-        p_neg *= y
-        g -= p_neg
-        if gamma != 0:
-            g += ratio
-            g *= q**gamma
-        g *= scale if alpha is None else scale * _alpha_t(alpha, y)
-        return g
-
-    return _blockwise(fn, kernel, [("inputs", x), ("targets", y)])
+    p, p_neg, q = _one_minus_p_t(x, y)
+    # p (1 - p) / q; where q underflowed to 0 (a saturated hard label) its limit is 1
+    ratio = np.divide(p * p_neg, q, out=np.ones_like(q), where=q > 0)
+    # p - y as (1 - y) p - y (1 - p): the tiny slope of a saturated correct prediction survives
+    p_minus_y = (1.0 - y) * p - y * p_neg
+    g = q**gamma * (gamma * _bce_logits_terms(x, y) * (1.0 - 2.0 * y) * ratio + p_minus_y)
+    if alpha is not None:
+        g = _alpha_t(alpha, y) * g
+    return _checks.reduce_grad(g, how, x.size)

@@ -384,7 +384,7 @@ def contrastive_loss(x1, x2, same, margin=1.0, reduction="mean"):
         _checks.fail(fn, "same shape", f"is {s.shape}", f"{u.shape[:-1]}, one flag per pair",
                      "an (N, 1) array is fixed with same.reshape(-1)")
     if (~np.isin(s, (0.0, 1.0))).any():
-        first = s[~np.isin(s, (0.0, 1.0))].flat[0]
+        first = s[~np.isin(s, (0.0, 1.0))].flat[0].item()
         _checks.fail(fn, "same", f"contains {first!r}", "only the flags {0, 1}",
                      "1 marks a similar pair, 0 a dissimilar one; map {-1, 1} labels with "
                      "same = (y + 1) // 2")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
-from .regression import _blockwise
+from .activations import log_softmax, softmax
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "nll_loss", "nll_loss_grad"]
 
@@ -39,7 +39,7 @@ def _class_targets(fn, x, axis, target, ignore_index, probs_allowed):
             _checks.fail(fn, "target", f"has float dtype and the input's shape {x.shape}",
                          "integer class indices", "pass class ids, e.g. target.argmax(axis=1); "
                          "for soft labels use cross_entropy", TypeError)
-        q = _checks.as_float(fn, "target", arr, allow_nan=True)  # NaN: see _blockwise
+        q = _checks.as_float(fn, "target", arr)
         if q.size and (q.min() < 0 or q.max() > 1):
             _checks.fail(fn, "target", f"(probabilities) has values in [{q.min():.4g}, "
                          f"{q.max():.4g}]", "class probabilities in [0, 1]",
@@ -74,7 +74,7 @@ def _class_targets(fn, x, axis, target, ignore_index, probs_allowed):
 
 def _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing,
            probs_allowed=True):
-    """Validate everything but NaN, which ``_blockwise`` catches from the results."""
+    """Validate everything but NaN in the input: :func:`nll_loss` only checks what it reads."""
     how = _checks.reduction(fn, reduction)
     eps = _checks.positive(fn, "label_smoothing", label_smoothing, allow_zero=True)
     if eps > 1:
@@ -127,11 +127,6 @@ def _add_at_picked(a, idx, values, axis):
         np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=axis) + values, axis=axis)
 
 
-def _item_shape(b):
-    """Shape of the per-item loss: the input's without the class axis."""
-    return b.x.shape[:b.axis] + b.x.shape[b.axis + 1:]
-
-
 def _mean_denominator(b):
     """Class ids: the summed weights of the counted items (the count without weights).
     Probabilities: the number of items N * d1 * ..., whatever the weights."""
@@ -152,11 +147,24 @@ def _grad_scale(b):
     return 0.0 if b.q is not None or not b.counted.any() else np.nan
 
 
-def _arrays(b):
-    """The per-item arrays, cut into blocks of items along axis 0 by ``_blockwise``."""
+def _reduce(loss, b):
+    """Reduce the per-item loss; ``"mean"`` divides by :func:`_mean_denominator` (NaN if 0)."""
+    if b.how != "mean":
+        return _checks.reduce(loss, b.how)
+    den = _mean_denominator(b)
+    return np.float64(loss.sum() / den) if den else np.float64(np.nan)
+
+
+def _coefficients(b):
+    """The target coefficients ``c_ik`` of ``-log p_ik``, the input's shape: ``w_k q'_ik`` for
+    probabilities, ``(1 - eps) w_y onehot(y) + (eps / K) w_k`` for counted class ids."""
     if b.q is not None:
-        return [("input", b.x), ("target", b.q)]
-    return [("input", b.x), ("target", b.t), ("weight", b.w_y), ("target", b.counted)]
+        return _smoothed_targets(b, b.q)
+    n_classes = b.x.shape[b.axis]
+    smooth = (b.eps / n_classes) * (1.0 if b.w is None else b.w) * b.counted
+    c = np.array(np.broadcast_to(smooth, b.x.shape))
+    _add_at_picked(c, b.t, (1.0 - b.eps) * b.w_y, b.axis)
+    return c
 
 
 def _class_sum(a, axis, w=None):
@@ -164,13 +172,6 @@ def _class_sum(a, axis, w=None):
     if w is None:
         return a.sum(axis=axis, keepdims=True)
     return _keep(np.asarray(np.einsum("c,c->" if axis == 0 else "nc...,c->n...", a, w)), axis)
-
-
-def _class_dot(a, c, axis):
-    """``sum_k a_k c_k`` over the class axis (keepdims) for two arrays of the input's shape,
-    without forming the product array."""
-    return _keep(np.asarray(np.einsum("c,c->" if axis == 0 else "nc...,nc...->n...", a, c)),
-                 axis)
 
 
 def _smoothed_targets(b, q):
@@ -203,33 +204,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     fn = "cross_entropy"
     b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
-    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
-    w_total = n_classes if b.w is None else float(b.w.sum())
-
-    def kernel(x, target, w_y=None, counted=None):
-        z = x - x.max(axis=axis, keepdims=True)
-        if b.q is not None:
-            coef = _smoothed_targets(b, target)
-            # -sum_k c_k log p_k = (sum_k c_k) log s - sum_k c_k z_k, with s = sum_k exp(z_k)
-            loss = _class_dot(coef, z, axis)
-            np.negative(loss, out=loss)
-            total_coef = coef.sum(axis=axis, keepdims=True)
-        else:
-            loss = _pick(z, target, axis)
-            loss *= -(1.0 - eps) * w_y
-            total_coef = (1.0 - eps) * w_y
-            if eps:
-                # the smoothing term (eps / K) sum_k w_k (log s - z_k), on counted items only
-                smooth = _class_sum(z, axis, None if b.w is None else b.w.reshape(-1))
-                smooth *= (-eps / n_classes) * counted
-                loss += smooth
-                total_coef += (eps / n_classes) * w_total * counted
-        np.exp(z, out=z)
-        loss += total_coef * np.log(z.sum(axis=axis, keepdims=True))
-        return np.squeeze(loss, axis=axis)
-
-    return _blockwise(fn, kernel, _arrays(b), b.how, shape=_item_shape(b),
-                      mean_over=_mean_denominator(b))
+    _checks.as_float(fn, "input", b.x)  # every logit enters the loss: reject a NaN anywhere
+    axis, eps = b.axis, b.eps
+    # shifting by the row maximum first makes the target's -log p_k = log sum_j exp(z_j) - z_k
+    # exact for the top class: log_softmax(x) would round it through x - (m + log s)
+    log_p = log_softmax(b.x - b.x.max(axis=axis, keepdims=True), dim=axis)
+    if b.q is not None:
+        loss = -(_smoothed_targets(b, b.q) * log_p).sum(axis=axis, keepdims=True)
+    else:
+        # picking the target's log p (rather than summing c_k log p_k) keeps a -inf logit of
+        # another class out of the sum
+        loss = -(1.0 - eps) * b.w_y * _pick(log_p, b.t, axis)
+        if eps:
+            w = None if b.w is None else b.w.reshape(-1)
+            loss -= (eps / b.x.shape[axis]) * b.counted * _class_sum(log_p, axis, w)
+    return _reduce(np.squeeze(loss, axis=axis), b)
 
 
 def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -243,28 +232,10 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     """
     fn = "cross_entropy_grad"
     b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
-    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
-    w_total = n_classes if b.w is None else float(b.w.sum())
-    scale = _grad_scale(b)
-
-    def kernel(x, target, w_y=None, counted=None):
-        g = x - x.max(axis=axis, keepdims=True)
-        np.exp(g, out=g)
-        s = g.sum(axis=axis, keepdims=True)
-        if b.q is not None:
-            coef = _smoothed_targets(b, target)
-            g *= coef.sum(axis=axis, keepdims=True) * (scale / s)
-            g -= coef * scale
-            return g
-        g *= ((1.0 - eps) * w_y + (eps / n_classes) * w_total * counted) * (scale / s)
-        if eps:
-            g -= (eps / n_classes * scale) * (1.0 if b.w is None else b.w)
-            if not counted.all():
-                g *= counted
-        _add_at_picked(g, target, -(1.0 - eps) * scale * w_y, axis)
-        return g
-
-    return _blockwise(fn, kernel, _arrays(b))
+    _checks.as_float(fn, "input", b.x)
+    c = _coefficients(b)
+    g = softmax(b.x, dim=b.axis) * c.sum(axis=b.axis, keepdims=True) - c
+    return g * _grad_scale(b)
 
 
 # ---- negative log-likelihood --------------------------------------------------------------------
@@ -290,16 +261,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     Example: ``nll_loss(np.log([[0.01, 0.99]]), [0])`` = -log 0.01 = 4.605. Chapter 5.
     """
     b, picked = _nll_batch("nll_loss", input, target, weight, ignore_index, reduction)
-    loss = picked * b.w_y
-    np.negative(loss, out=loss)
-    loss = np.squeeze(loss, axis=b.axis)
-    if b.how == "none":
-        return loss
-    total = np.float64(loss.sum())
-    if b.how == "sum":
-        return total
-    den = _mean_denominator(b)
-    return np.float64(total / den) if den else np.float64(np.nan)
+    return _reduce(np.squeeze(-b.w_y * picked, axis=b.axis), b)
 
 
 def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):

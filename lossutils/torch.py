@@ -158,10 +158,10 @@ def _labels_in(fn: str, arg: str, y: Tensor, allowed: tuple[float, ...],
         ok |= y == value
     if bool(ok.all()):
         return
-    arr = y.detach().cpu().numpy()
+    arr = y.detach().to("cpu", torch.float64).numpy()
     if expected is None:
         _checks.labels_in(fn, arg, arr, allowed)
-    first = arr[~np.isin(arr, allowed)].flat[0]
+    first = arr[~np.isin(arr, allowed)].flat[0].item()
     _checks.fail(fn, arg, f"contains {first!r}", expected, fix)
 
 
@@ -318,18 +318,39 @@ def l1_loss(input, target, reduction="mean"):
     return _absolute(_residual("l1_loss", input, target, reduction), reduction)
 
 
-def _huber(e: Tensor, delta: float, how: str) -> Tensor:
-    """Huber's loss of the residual ``e`` from the clipped residual ``c = clamp(e, -d, d)``.
+class _Huber(torch.autograd.Function):
+    """Huber's loss of the residual ``e``, from the clipped residual ``c = clamp(e, -d, d)``.
 
     ``c (e - c / 2)`` is ``e^2 / 2`` where ``|e| <= d`` and ``d (|e| - d / 2)`` outside: one
-    expression for both branches, whose derivative in ``e`` is ``c``, the clipped residual.
+    expression for both branches. Its derivative in ``e`` is ``c`` itself: ``c`` maximises
+    ``c e - c^2 / 2`` over ``|c| <= d``, so the path through the clamp contributes
+    ``(e - c) dc/de = 0`` everywhere. Autograd would still run that zero through the clamp, the
+    products and a sum, four extra passes over the data; the backward pass here is the gradient
+    itself, ``grad * c``, recomputed from ``e`` with differentiable operations, so second
+    derivatives (1 inside the band, 0 outside) come out right as well.
     """
-    c = F.hardtanh(e, -delta, delta)  # the clamp, with a one-kernel backward
-    if how == "none":
-        return c * torch.add(e, c, alpha=-0.5)
-    # sum(c e) - ||c||^2 / 2: two read-only reductions, no further temporary
-    s = _dot(c, e) - 0.5 * _sum_squares(c)
-    return s if how == "sum" else s / e.numel()
+
+    @staticmethod
+    def forward(ctx, e: Tensor, delta: float, how: str) -> Tensor:
+        ctx.delta, ctx.how = delta, how
+        ctx.save_for_backward(e)
+        c = F.hardtanh(e, -delta, delta)
+        if how == "none":
+            return torch.add(e, c, alpha=-0.5).mul_(c)
+        # sum(c e) - ||c||^2 / 2: two read-only reductions, no further temporary
+        s = _dot(c, e) - 0.5 * _sum_squares(c)
+        return s if how == "sum" else s / e.numel()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (e,) = ctx.saved_tensors
+        if ctx.how == "mean":
+            grad = grad / e.numel()
+        return F.hardtanh(e, -ctx.delta, ctx.delta) * grad, None, None
+
+
+def _huber(e: Tensor, delta: float, how: str) -> Tensor:
+    return _Huber.apply(e, delta, how)
 
 
 def huber_loss(input, target, delta=1.0, reduction="mean"):
@@ -995,6 +1016,11 @@ def _labels(fn: str, labels, n: int, device: torch.device) -> Tensor:
     return y
 
 
+def _cpu_float64(x: Tensor) -> np.ndarray:
+    """A NumPy copy for the NumPy flavour (any float dtype, any device)."""
+    return x.detach().to("cpu", torch.float64).numpy()
+
+
 def _distances(x: Tensor, squared: bool = False) -> Tensor:
     """Euclidean distances of all pairs, accurate for close pairs too (the NumPy flavour's method).
 
@@ -1051,7 +1077,7 @@ def mine_semihard_triplets(embeddings, labels):
     fn = "mine_semihard_triplets"
     x = _embeddings(fn, embeddings)
     y = _labels(fn, labels, x.shape[0], x.device)
-    rows = _mine_numpy(x.detach().cpu().numpy(), y.cpu().numpy())
+    rows = _mine_numpy(_cpu_float64(x), y.cpu().numpy())
     return torch.from_numpy(rows).to(x.device)
 
 
@@ -1073,7 +1099,7 @@ def triplet_semihard_loss(embeddings, labels, margin=1.0):
     positive = (y[:, None] == y[None, :]) & ~torch.eye(b, dtype=torch.bool, device=x.device)
     if not bool(positive.any()):
         return x.sum() * 0.0  # nothing to average: 0, still attached to the graph
-    rows = torch.from_numpy(_mine_numpy(x.detach().cpu().numpy(), y.cpu().numpy())).to(x.device)
+    rows = torch.from_numpy(_mine_numpy(_cpu_float64(x), y.cpu().numpy())).to(x.device)
     if rows.shape[0]:
         a, p, n = rows.unbind(1)
         d_an = torch.linalg.vector_norm(x[a] - x[n], dim=1)

@@ -168,7 +168,8 @@ def test_focal_matches_torchvision_formula(alpha, gamma, reduction):
     grad = L.sigmoid_focal_loss_grad(x, y, alpha, gamma, reduction)
     t_value, t_grad = _torch(torchvision_focal, x, y, alpha=alpha, gamma=gamma,
                              reduction=reduction)
-    np.testing.assert_allclose(value, t_value, rtol=1e-12)
+    # atol: a loss of ~1e-20 (a very confident right answer) may differ in its last digits
+    np.testing.assert_allclose(value, t_value, rtol=1e-12, atol=1e-17)
     np.testing.assert_allclose(grad, t_grad, rtol=1e-11, atol=1e-17)
 
 
@@ -295,8 +296,8 @@ def test_bad_input_is_explained(name, args, kwargs, exc, words):
     assert words in message and "Fix:" in message and "expected" in message
 
 
-def test_large_inputs_evaluated_in_blocks_match_torch():
-    # 2 * 40_000 elements: several cache-sized blocks, evaluated on the thread pool
+def test_large_inputs_match_torch():
+    # 2 * 40_000 elements: large inputs, mixed weights
     x = RNG.normal(size=(2, 40_000)) * 4
     y = _labels((2, 40_000), soft=True)
     w = RNG.uniform(0.5, 2.0, size=(2, 40_000))

@@ -204,6 +204,17 @@ def test_gradcheck_losses_without_a_numpy_grad():
                d["x"], d["y"])
 
 
+def test_huber_second_derivatives():
+    # the hand-written backward of Huber is itself differentiable: d2/de2 is 1 inside the band
+    e = torch.tensor([-3.0, -0.4, 0.2, 2.5], dtype=torch.float64, requires_grad=True)
+    target = torch.zeros(4, dtype=torch.float64)
+    for loss in (L.huber_loss, L.smooth_l1_loss):
+        assert torch.autograd.gradgradcheck(lambda x, f=loss: f(x, target, 1.0, "sum"), (e,))
+        (g,) = torch.autograd.grad(loss(e, target, reduction="sum"), e, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), e)
+        np.testing.assert_array_equal(h.numpy(), [0.0, 1.0, 1.0, 0.0])
+
+
 def test_gradcheck_of_composed_losses_in_every_argument():
     d = {k: _tensor(v) for k, v in D.items()}
     _gradcheck(lambda x, y: L.huber_loss(x, y, delta=0.6), d["x"], d["y"])
