@@ -19,13 +19,16 @@ at three batch sizes, to show O(B^2).
 
 Usage: ``python benchmarks/bench_losses.py`` (about 2 minutes), ``--quick`` for a smoke run on
 small inputs (seconds), ``--out FILE`` to also write the Markdown report to a file,
-``--threads N`` to set torch's thread count.
+``--threads N`` to set torch's thread count, ``--only NAME[,NAME...]`` to run only some losses
+(``huber_loss``, ``cross_entropy`` for both of its rows, ``mining`` for the mining part).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
+import glob
 import os
 import platform
 import statistics
@@ -161,6 +164,26 @@ def _pml_ntxent() -> Callable | None:
         return None
     loss = NTXentLoss(temperature=0.07)
     return lambda emb, labels: loss(emb, labels)
+
+
+def set_numpy_blas_threads(n: int) -> int | None:
+    """Give NumPy's OpenBLAS ``n`` threads, as ``--threads`` gives torch; returns the count set.
+
+    The matrix products (``pairwise_distances``, mining) and the ``np.dot`` reductions run on
+    OpenBLAS, whose workers spin-wait for each other like torch's: on a busy machine two of them
+    took 9 ms for a 10^6-element dot that one thread does in 0.4 ms. NumPy has no API for this
+    (threadpoolctl is not a dependency), so the library bundled in numpy.libs is asked directly.
+    """
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in glob.glob(os.path.join(libs, "libscipy_openblas*.so*")):
+        lib = ctypes.CDLL(path)  # the copy NumPy already loaded: dlopen returns the same handle
+        for suffix in ("64_", ""):
+            setter = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                setter(ctypes.c_int(n))
+                return int(getter())
+    return None
 
 
 def median_ms(contenders: dict[str, Callable[[], object]], repeats: int, warmup: int,
@@ -362,9 +385,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads (default: torch's own choice, one per core); on a "
                              "machine busy with other jobs, 1 avoids OpenMP workers waiting for "
                              "a descheduled sibling, which inflates every multi-threaded time")
+    parser.add_argument("--only", metavar="NAME[,NAME...]",
+                        help="run only these losses (a row's name or its first word, e.g. "
+                             "cross_entropy for both of its rows); 'mining' selects the mining "
+                             "part, which is otherwise skipped when --only is given")
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    blas = None
     if args.threads:
         torch.set_num_threads(args.threads)
+        blas = set_numpy_blas_threads(args.threads)
 
     rng = np.random.default_rng(0)
     if args.quick:
@@ -379,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         + (" (--quick smoke run, small inputs)" if args.quick else ""),
         "",
         f"CPU float64; {platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} "
-        f"torch threads, load average {os.getloadavg()[0]:.1f} at the start; Python "
+        f"torch threads{'' if blas is None else f', {blas} NumPy BLAS threads'}, load average "
+        f"{os.getloadavg()[0]:.1f} at the start; Python "
         f"{platform.python_version()}, torch {torch.__version__}, NumPy {np.__version__}. "
         f"Median ms; (x) = ratio to the torch column on its left (forward for values, "
         f"forward+backward for gradients). Targets: NumPy <= {NUMPY_TARGET}x, "
@@ -388,11 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n".join(header), flush=True)
     # --quick skips pytorch-metric-learning (seconds to import) to stay a fast smoke test
-    cases = make_cases(rng=rng, peers=not args.quick, **sizes)
+    wants_ntxent = only is None or "nt_xent_loss" in only
+    cases = make_cases(rng=rng, peers=not args.quick and wants_ntxent, **sizes)
+    if only is not None:
+        cases = [c for c in cases if c.name in only or c.name.split(" ")[0] in only]
     lines = header + loss_table(cases, repeats, warmup, budget)
-    mine = mining_report(*mining, rng=rng, repeats=repeats)
-    print("\n" + "\n".join(mine), flush=True)
-    lines += [""] + mine
+    if only is None or "mining" in only:
+        mine = mining_report(*mining, rng=rng, repeats=repeats)
+        print("\n" + "\n".join(mine), flush=True)
+        lines += [""] + mine
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")

@@ -116,6 +116,17 @@ def reduce(loss: np.ndarray, how: str) -> np.ndarray | np.float64:
     return np.float64(loss.mean()) if loss.size else np.float64(np.nan)
 
 
+def reduce_total(total: float, how: str, n: int) -> np.float64:
+    """``'mean'`` or ``'sum'`` of a loss whose sum over ``n`` elements is already ``total``.
+
+    For losses that fold their sum into a dot product (no per-element array) and reduce here, as
+    :func:`reduce` would: the mean of nothing is NaN.
+    """
+    if how == "sum":
+        return np.float64(total)
+    return np.float64(total / n) if n else np.float64(np.nan)
+
+
 def reduce_grad(grad: np.ndarray, how: str, n: int) -> np.ndarray:
     """Gradient of a reduced loss from the per-element gradient: 'mean' divides by ``n``.
 

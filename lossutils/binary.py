@@ -1,8 +1,9 @@
 """Binary, multi-label and focal losses and their gradients (chapters 4 and 7).
 
 Losses on logits never form ``sigmoid(x)`` and then take its log: they use the stable
-``softplus`` and ``sigmoid`` of :mod:`lossutils.activations`, which only exponentiate ``-|x|``, so
-nothing overflows and a logit of ``-1e4`` with target 1 costs exactly ``1e4``.
+``softplus`` and ``sigmoid`` of :mod:`lossutils.activations` (here both signs at once, from one
+exponential), which only exponentiate ``-|x|``, so nothing overflows and a logit of ``-1e4`` with
+target 1 costs exactly ``1e4``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .activations import sigmoid, softplus
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_grad",
@@ -73,6 +73,28 @@ def _weights(fn, x, weight, pos_weight=None):
 
 # ---- shared terms -------------------------------------------------------------------------------
 
+def _softplus_both(x):
+    """``(softplus(x), softplus(-x))``, the values of :func:`softplus`, sharing their costly part.
+
+    ``softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|))``: one exponential and one ``log1p`` serve
+    both signs (those two passes cost more than all the additions and products of a loss).
+    """
+    shared = np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, 0.0) + shared, np.maximum(-x, 0.0) + shared
+
+
+def _sigmoid_both(x):
+    """``(sigmoid(x), sigmoid(-x))``, the values of :func:`sigmoid`, from one ``exp(-|x|)``.
+
+    With ``e = exp(-|x|)``, ``1 / (1 + e)`` is the sigmoid of ``|x|`` and ``e / (1 + e)`` that of
+    ``-|x|``; the sign of ``x`` says which is which.
+    """
+    e = np.exp(-np.abs(x))
+    of_abs, of_minus_abs = 1.0 / (1.0 + e), e / (1.0 + e)
+    positive = x >= 0
+    return np.where(positive, of_abs, of_minus_abs), np.where(positive, of_minus_abs, of_abs)
+
+
 def _bce_logits_terms(x, y, pos_weight=None):
     """Unweighted, unreduced BCE on logits: ``pw y softplus(-x) + (1 - y) softplus(x)``.
 
@@ -80,7 +102,8 @@ def _bce_logits_terms(x, y, pos_weight=None):
     (torch's ``(1 - y) x + softplus(-x)`` rounds ``y = 0, x = -40`` to 0 instead of 4.2e-18).
     """
     pw_y = y if pos_weight is None else pos_weight * y
-    return pw_y * softplus(-x) + (1.0 - y) * softplus(x)
+    sp_pos, sp_neg = _softplus_both(x)
+    return pw_y * sp_neg + (1.0 - y) * sp_pos
 
 
 def _bce_logits_grad_terms(x, y, pos_weight=None):
@@ -90,7 +113,8 @@ def _bce_logits_grad_terms(x, y, pos_weight=None):
     that a saturated correct prediction gets its tiny slope rather than a rounded 0.
     """
     pw_y = y if pos_weight is None else pos_weight * y
-    return (1.0 - y) * sigmoid(x) - pw_y * sigmoid(-x)
+    sig_pos, sig_neg = _sigmoid_both(x)
+    return (1.0 - y) * sig_pos - pw_y * sig_neg
 
 
 def _weighted(values, w):
@@ -227,7 +251,7 @@ def _one_minus_p_t(x, y):
     relative precision even when tiny (a confident, correct prediction), where ``1 - p_t`` by
     subtraction would be 0.
     """
-    p, p_neg = sigmoid(x), sigmoid(-x)
+    p, p_neg = _sigmoid_both(x)
     return p, p_neg, y * p_neg + (1.0 - y) * p
 
 

@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
-from .activations import log_softmax, softmax
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "nll_loss", "nll_loss_grad"]
 
@@ -155,18 +154,6 @@ def _reduce(loss, b):
     return np.float64(loss.sum() / den) if den else np.float64(np.nan)
 
 
-def _coefficients(b):
-    """The target coefficients ``c_ik`` of ``-log p_ik``, the input's shape: ``w_k q'_ik`` for
-    probabilities, ``(1 - eps) w_y onehot(y) + (eps / K) w_k`` for counted class ids."""
-    if b.q is not None:
-        return _smoothed_targets(b, b.q)
-    n_classes = b.x.shape[b.axis]
-    smooth = (b.eps / n_classes) * (1.0 if b.w is None else b.w) * b.counted
-    c = np.array(np.broadcast_to(smooth, b.x.shape))
-    _add_at_picked(c, b.t, (1.0 - b.eps) * b.w_y, b.axis)
-    return c
-
-
 def _class_sum(a, axis, w=None):
     """``sum_k w_k a_k`` over the class axis (keepdims) for class weights ``w`` of shape (C,)."""
     if w is None:
@@ -204,21 +191,43 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     fn = "cross_entropy"
     b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
-    _checks.as_float(fn, "input", b.x)  # every logit enters the loss: reject a NaN anywhere
-    axis, eps = b.axis, b.eps
-    # shifting by the row maximum first makes the target's -log p_k = log sum_j exp(z_j) - z_k
-    # exact for the top class: log_softmax(x) would round it through x - (m + log s)
-    log_p = log_softmax(b.x - b.x.max(axis=axis, keepdims=True), dim=axis)
+    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
+    z = _shifted_logits(fn, b)
     if b.q is not None:
+        log_p = z - _log_sum_exp(z, axis)
         loss = -(_smoothed_targets(b, b.q) * log_p).sum(axis=axis, keepdims=True)
-    else:
-        # picking the target's log p (rather than summing c_k log p_k) keeps a -inf logit of
-        # another class out of the sum
-        loss = -(1.0 - eps) * b.w_y * _pick(log_p, b.t, axis)
-        if eps:
-            w = None if b.w is None else b.w.reshape(-1)
-            loss -= (eps / b.x.shape[axis]) * b.counted * _class_sum(log_p, axis, w)
+        return _reduce(np.squeeze(loss, axis=axis), b)
+    # -log p_k = lse - z_k: the target's z_k (and, for smoothing, the class sum of z) are read
+    # before the exponential overwrites z, so no log_softmax array is formed
+    z_y = _pick(z, b.t, axis)
+    w = None if b.w is None else b.w.reshape(-1)
+    z_sum = _class_sum(z, axis, w) if eps else None
+    lse = _log_sum_exp(z, axis, overwrite=True)
+    # picking the target's -log p (rather than summing c_k (-log p_k)) keeps a -inf logit of
+    # another class out of the sum
+    loss = (1.0 - eps) * b.w_y * (lse - z_y)
+    if eps:
+        w_total = n_classes if w is None else w.sum()  # sum_k w_k (-log p_k) = W lse - sum w_k z_k
+        loss += (eps / n_classes) * b.counted * (w_total * lse - z_sum)
     return _reduce(np.squeeze(loss, axis=axis), b)
+
+
+def _shifted_logits(fn, b):
+    """``z = x - max_k x_k`` along the class axis, after the input's NaN check.
+
+    Every exponent is then <= 0 (nothing overflows) and the top class's ``-log p = lse - 0`` is
+    exact. A row's maximum is NaN exactly when the row holds a NaN, so it serves as the check.
+    """
+    m = b.x.max(axis=b.axis, keepdims=True)
+    if np.isnan(m).any():
+        _checks.as_float(fn, "input", b.x)  # every logit enters the loss: the standard error
+    return b.x - m
+
+
+def _log_sum_exp(z, axis, overwrite=False):
+    """``log sum_k exp(z_k)`` of shifted logits (keepdims); ``overwrite`` computes the
+    exponentials in ``z``'s own memory, for callers that have read what they need from it."""
+    return np.log(np.exp(z, out=z if overwrite else None).sum(axis=axis, keepdims=True))
 
 
 def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -232,10 +241,24 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
     """
     fn = "cross_entropy_grad"
     b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
-    _checks.as_float(fn, "input", b.x)
-    c = _coefficients(b)
-    g = softmax(b.x, dim=b.axis) * c.sum(axis=b.axis, keepdims=True) - c
-    return g * _grad_scale(b)
+    axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
+    # softmax exp(z_k) / sum_j exp(z_j), written over the shifted logits z (a fresh array)
+    z = _shifted_logits(fn, b)
+    p = np.exp(z, out=z)
+    p /= p.sum(axis=axis, keepdims=True)
+    if b.q is not None:
+        c = _smoothed_targets(b, b.q)  # the coefficients w_k q'_k
+        return (p * c.sum(axis=axis, keepdims=True) - c) * _grad_scale(b)
+    # c = (1 - eps) w_y onehot(y) + (eps / K) w_k for counted items: its two parts are applied
+    # apart, so no (N, C) array of coefficients is formed
+    w_total = n_classes if b.w is None else b.w.sum()
+    sum_c = (1.0 - eps) * b.w_y + (eps / n_classes) * w_total * b.counted  # sum_k c_k
+    g = np.multiply(p, sum_c, out=p)  # p sum_k c_k, over p's memory
+    if eps:
+        g -= (eps / n_classes) * (1.0 if b.w is None else b.w) * b.counted
+    _add_at_picked(g, b.t, -(1.0 - eps) * b.w_y, axis)
+    g *= _grad_scale(b)
+    return g
 
 
 # ---- negative log-likelihood --------------------------------------------------------------------

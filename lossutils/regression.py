@@ -97,9 +97,13 @@ def huber_loss(input, target, delta=1.0, reduction="mean"):
     delta = _checks.positive(fn, "delta", delta)
     x, y, how = _pair(fn, input, target, reduction)
     r = x - y
-    a = np.abs(r)
-    loss = np.where(a < delta, 0.5 * r**2, delta * (a - 0.5 * delta))
-    return _checks.reduce(loss, how)
+    # with c = clip(r, -delta, delta), c (r - c / 2) is 0.5 r^2 inside the band and
+    # delta (|r| - 0.5 delta) outside: both branches in one formula, neither computed in vain
+    c = np.clip(r, -delta, delta)
+    if how == "none":
+        return c * (r - 0.5 * c)
+    # its sum as two dot products, which only read: no per-element loss array is written
+    return _checks.reduce_total(np.vdot(c, r) - 0.5 * np.vdot(c, c), how, r.size)
 
 
 def huber_loss_grad(input, target, delta=1.0, reduction="mean"):
@@ -126,11 +130,14 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, how = _pair(fn, input, target, reduction)
-    a = np.abs(x - y)
+    r = x - y
     if beta == 0:  # 0 / 0 inside a band of width 0: the limit is plain L1, as in torch
-        return _checks.reduce(a, how)
-    loss = np.where(a < beta, 0.5 * a**2 / beta, a - 0.5 * beta)
-    return _checks.reduce(loss, how)
+        return _checks.reduce(np.abs(r), how)
+    # Huber's loss with delta = beta, divided by beta (see huber_loss for the clipped form)
+    c = np.clip(r, -beta, beta)
+    if how == "none":
+        return c * (r - 0.5 * c) / beta
+    return _checks.reduce_total((np.vdot(c, r) - 0.5 * np.vdot(c, c)) / beta, how, r.size)
 
 
 def smooth_l1_loss_grad(input, target, beta=1.0, reduction="mean"):

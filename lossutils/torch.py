@@ -194,9 +194,28 @@ def _row_squares(a: Tensor) -> Tensor:
     return torch.linalg.vector_norm(a, dim=-1).square()
 
 
+class _SumSquares(torch.autograd.Function):
+    """``sum(e^2)`` as ``dot(e, e)``, one read, with the backward ``2 e grad``: one product.
+
+    Autograd's own routes cost more: the squared norm's backward runs four full passes (a
+    division by the norm, a zero-norm mask), the dot's two products and their sum. The backward
+    here is written in differentiable operations, so second derivatives stay right.
+    """
+
+    @staticmethod
+    def forward(ctx, e: Tensor) -> Tensor:
+        ctx.save_for_backward(e)
+        return _dot(e, e)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (e,) = ctx.saved_tensors
+        return e * (2.0 * grad)
+
+
 def _sum_squares(e: Tensor) -> Tensor:
-    """``sum(e^2)`` as the squared Euclidean norm: one read, and a backward that is one product."""
-    return torch.linalg.vector_norm(e).square()
+    """``sum(e^2)``: a read-only dot product, whose backward is one product (``_SumSquares``)."""
+    return _SumSquares.apply(e)
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -275,12 +294,26 @@ def label_smoothing_targets(target, num_classes, label_smoothing=0.1):
 # Regression (chapter 3)
 # ----------------------------------------------------------------------------------------------
 
-def _residual(fn: str, input, target, reduction: str) -> Tensor:
+def _residual(fn: str, input, target, reduction: str) -> tuple[Tensor, dict[str, Tensor]]:
+    """``x - y`` after the checks, and the inputs whose NaN scan waits for the loss.
+
+    A NaN in either input makes a ``'mean'``/``'sum'`` loss NaN, so for those the scan runs only
+    when the result is NaN (:func:`_nan_checked`): clean input costs no extra pass.
+    """
     _checks.reduction(fn, reduction)
-    x = _float(fn, "input", input)
-    y = _float(fn, "target", target, like=x)
+    deferred = reduction != "none"
+    x = _float(fn, "input", input, allow_nan=deferred)
+    y = _float(fn, "target", target, like=x, allow_nan=deferred)
     _same_shape(fn, "input", x, "target", y)
-    return x - y
+    return x - y, ({"input": x, "target": y} if deferred else {})
+
+
+def _nan_checked(fn: str, loss: Tensor, unchecked: dict[str, Tensor]) -> Tensor:
+    """``loss``, once the deferred NaN checks of ``unchecked`` passed (see :func:`_residual`)."""
+    if unchecked and bool(torch.isnan(loss.detach())):
+        for arg, t in unchecked.items():
+            _raise_if_nan(fn, arg, t)
+    return loss
 
 
 def _threshold_and_reduction(fn: str, name: str, value: object, reduction: object):
@@ -295,11 +328,11 @@ def mse_loss(input, target, reduction="mean"):
     Shapes: ``input``, ``target`` equal, any -> scalar, or the input's shape for ``'none'``.
     Example: ``mse_loss([2.5, 3, 5], [1, 3, 4])`` = 1.0833.
     """
-    e = _residual("mse_loss", input, target, reduction)
+    e, unchecked = _residual("mse_loss", input, target, reduction)
     if reduction == "none":
         return e * e
     s = _sum_squares(e)  # the summed squared error is ||x - y||^2
-    return s if reduction == "sum" else s / e.numel()
+    return _nan_checked("mse_loss", s if reduction == "sum" else s / e.numel(), unchecked)
 
 
 def _absolute(e: Tensor, how: str) -> Tensor:
@@ -315,7 +348,8 @@ def l1_loss(input, target, reduction="mean"):
 
     Shapes as :func:`mse_loss`.
     """
-    return _absolute(_residual("l1_loss", input, target, reduction), reduction)
+    e, unchecked = _residual("l1_loss", input, target, reduction)
+    return _nan_checked("l1_loss", _absolute(e, reduction), unchecked)
 
 
 class _Huber(torch.autograd.Function):
@@ -327,26 +361,29 @@ class _Huber(torch.autograd.Function):
     ``(e - c) dc/de = 0`` everywhere. Autograd would still run that zero through the clamp, the
     products and a sum, four extra passes over the data; the backward pass here is the gradient
     itself, ``grad * c``, recomputed from ``e`` with differentiable operations, so second
-    derivatives (1 inside the band, 0 outside) come out right as well.
+    derivatives (1 inside the band, 0 outside) come out right as well. A first derivative alone
+    reuses the forward pass's ``c``.
     """
 
     @staticmethod
     def forward(ctx, e: Tensor, delta: float, how: str) -> Tensor:
         ctx.delta, ctx.how = delta, how
-        ctx.save_for_backward(e)
         c = F.hardtanh(e, -delta, delta)
+        ctx.save_for_backward(e, c)
         if how == "none":
             return torch.add(e, c, alpha=-0.5).mul_(c)
         # sum(c e) - ||c||^2 / 2: two read-only reductions, no further temporary
-        s = _dot(c, e) - 0.5 * _sum_squares(c)
+        s = _dot(c, e) - 0.5 * _dot(c, c)
         return s if how == "sum" else s / e.numel()
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        (e,) = ctx.saved_tensors
+        e, c = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: c again, as a function of e
+            c = F.hardtanh(e, -ctx.delta, ctx.delta)
         if ctx.how == "mean":
             grad = grad / e.numel()
-        return F.hardtanh(e, -ctx.delta, ctx.delta) * grad, None, None
+        return c * grad, None, None
 
 
 def _huber(e: Tensor, delta: float, how: str) -> Tensor:
@@ -363,7 +400,8 @@ def huber_loss(input, target, delta=1.0, reduction="mean"):
     fn = "huber_loss"
     delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
-    return _huber(_residual(fn, input, target, reduction), delta, reduction)
+    e, unchecked = _residual(fn, input, target, reduction)
+    return _nan_checked(fn, _huber(e, delta, reduction), unchecked)
 
 
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
@@ -375,10 +413,10 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     fn = "smooth_l1_loss"
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
-    e = _residual(fn, input, target, reduction)
+    e, unchecked = _residual(fn, input, target, reduction)
     if beta == 0:  # a band of width 0: the limit is plain L1, not 0 / 0
-        return _absolute(e, reduction)
-    return _huber(e, beta, reduction) / beta
+        return _nan_checked(fn, _absolute(e, reduction), unchecked)
+    return _nan_checked(fn, _huber(e, beta, reduction) / beta, unchecked)
 
 
 # ----------------------------------------------------------------------------------------------
