@@ -51,6 +51,28 @@ def test_rebuild_keeps_the_instructor_structure_and_the_student_answers():
     assert notes == []
 
 
+def test_helper_cells_are_the_definition_cells_run_all_would_run_before_an_answer():
+    def add_cells(nb):
+        at = _ids(nb).index("huber_loss")
+        new = nbformat.v4.new_code_cell
+        nb.cells[at:at] = [new("import numpy as np\n\nSCALE = 2.0\n\ndef helper(x):\n"
+                               "    return x\n"),                     # definitions: run
+                           new("print(helper(3))"),                     # scratch: not run
+                           new("def huber_loss(p, t, delta=1.0):\n    return 0.0\n"),
+                           new("np.seterr(all='ignore')\nhelper.cache = {}\n")]
+        grad_at = _ids(nb).index("huber_grad")
+        nb.cells.insert(grad_at, new("from math import pi as PI\n"))  # before huber_grad
+        nb.cells.append(new("def helper(x):\n    return -x\n"))      # after every answer
+
+    nb = _student(transform=add_cells)
+    helpers = submission.helper_cells(nb, MASTER)
+    ids = _ids(nb)
+    assert [(h["before"], h["defines"]) for h in helpers] == [
+        ("huber_loss", ["np", "SCALE", "helper"]), ("huber_grad", ["PI"])]
+    assert helpers[0]["cell"] == ids.index("huber_loss") - 3
+    assert submission.helper_cells(_student(), MASTER) == []
+
+
 def test_rebuild_reports_each_kind_of_damage():
     def damage(nb):
         nb.cells = [c for c in nb.cells if _gid(c) != "test_loss_linear"]

@@ -268,11 +268,15 @@ def experiment(huber_loss, huber_grad, delta=1.0, seed=0, steps=STEPS):
 
 
 def check_experiment(huber_loss, huber_grad, hidden=False):
-    """Trained with the student's gradient, Huber fits the clean curve far better than MSE.
+    """Trained with the student's gradient, the Huber fit is the one the reference gradient gives.
 
     Requirements: the logged Huber training loss decreases (the student's loss and gradient agree
-    with each other), the Huber fit's test error is below 0.05 and at most half of the MSE fit's.
-    With a correct answer the Huber error is about 0.005 to 0.02 and MSE's 0.1 to 0.3.
+    with each other), and the Huber fit's test error equals, to 1e-6 relative, the error reached
+    on the same data with the course's reference gradient (``lossutils.huber_loss_grad``). On
+    the visible data set the lesson is checked too: Huber's test error below 0.05 and at most
+    half of MSE's. The hidden data sets only compare with the reference: on about 2% of random
+    data sets even the reference's Huber fit misses that bar (an outlier lands where the
+    polynomial is poorly pinned down), which must not cost a correct answer points.
     """
     seed = int(rng("huber/experiment").integers(1, 10_000)) if hidden else 0
     what = "experiment (Huber vs MSE on sin(x) with 5% outliers)"
@@ -287,9 +291,15 @@ def check_experiment(huber_loss, huber_grad, hidden=False):
                 f"the Huber training loss should fall steadily, but went {np.round(curve, 5)}; "
                 "check that huber_grad is the gradient of huber_loss", inputs)
     h, m = r["test_mse_huber"], r["test_mse_mse"]
-    expect_true(np.isfinite(h) and h < 0.05 and h <= 0.5 * m, what,
-                f"test error of the Huber fit {h:.4g} vs MSE fit {m:.4g}; expected the Huber fit "
-                "below 0.05 and at most half the MSE error", inputs)
+    ref = experiment(_want_loss, _want_grad, seed=seed)["test_mse_huber"]
+    expect_true(np.isfinite(h) and abs(h - ref) <= 1e-12 + 1e-6 * ref, what,
+                f"test error of the Huber fit {h:.6g}, but training with the correct gradient "
+                f"reaches {ref:.6g} on the same data (MSE fit: {m:.4g}); check huber_grad",
+                inputs)
+    if not hidden:
+        expect_true(h < 0.05 and h <= 0.5 * m, what,
+                    f"test error of the Huber fit {h:.4g} vs MSE fit {m:.4g}; expected the Huber "
+                    "fit below 0.05 and at most half the MSE error", inputs)
 
 
 def plot_experiment(result):

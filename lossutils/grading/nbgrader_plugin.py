@@ -202,6 +202,11 @@ class RepairSubmission(NbGraderPreprocessor):
                                          review=bool(intake_meta.get("ambiguous"))))
         rebuilt, more = submission.rebuild(nb, master)
         notes += more
+        helpers = submission.helper_cells(nb, master)
+        for h in helpers:
+            notes.append(submission.Note("helper-cell", f"cell {h['cell']} is not an answer cell "
+                                         f"but only defines {', '.join(h['defines'][:6])}; it was "
+                                         f"run before the answer cell '{h['before']}'"))
         lay = submission.layout(master)
         ids = {c.metadata.nbgrader.grade_id for c in master.cells
                if c.metadata.get("nbgrader", {}).get("grade_id")}
@@ -213,7 +218,9 @@ class RepairSubmission(NbGraderPreprocessor):
         findings += scan.scan_files(folder, masters | {intake_meta.get("renamed_from", "")})
         rebuilt.metadata[META] = {"notes": [n.as_dict() for n in notes],
                                   "scan": [f.as_dict() for f in findings],
-                                  "empty": bool(intake_meta.get("unreadable"))}
+                                  "empty": bool(intake_meta.get("unreadable")),
+                                  "helpers": [{k: h[k] for k in ("cell", "before", "source")}
+                                              for h in helpers]}
         return rebuilt, resources
 
 
@@ -244,10 +251,16 @@ class SecureExecute(NbGraderPreprocessor):
         t0 = time.monotonic()
         info = resources["nbgrader"]
         lay = submission.layout(nb)
-        answers, changes = [], []
+        helpers = nb.metadata.get(META, {}).get("helpers", [])
+        answers, changes, report_of = [], [], []  # report_of[k]: answer k's place in `answers`
         for i in lay.answers:
-            code, changed = submission.answer_code(nb.cells[i].source)
             gid = nb.cells[i].metadata.nbgrader.grade_id
+            for h in helpers:  # the student's own helper cells, where Run All would run them
+                if h["before"] == gid:
+                    answers.append((f"helper cell {h['cell']}",
+                                    submission.answer_code(h["source"])[0]))
+            code, changed = submission.answer_code(nb.cells[i].source)
+            report_of.append(len(answers))
             answers.append((gid, code))
             changes += [f"answer cell '{gid}': {c}" for c in changed]
         seed = derive_seed(info["student"], info["assignment"], info["notebook"], answers)
@@ -259,7 +272,7 @@ class SecureExecute(NbGraderPreprocessor):
                 problem = None
             except Exception as exc:  # noqa: BLE001 - every test then fails with this reason
                 setup, problem = None, str(exc) or type(exc).__name__
-            self._answer_outputs(nb, lay, setup, problem)
+            self._answer_outputs(nb, lay, setup, problem, report_of)
             display_ns: dict = {}
             for i, cell in enumerate(nb.cells):
                 if i in lay.tests:
@@ -294,7 +307,9 @@ class SecureExecute(NbGraderPreprocessor):
             if rep["error"]:
                 e = rep["error"]
                 blocked = bool(testrun.BLOCKED.search(e["message"]))
-                notes.append(submission.Note("answer-error", f"answer cell '{rep['name']}' "
+                where = (rep["name"] if rep["name"].startswith("helper cell ")
+                         else f"answer cell '{rep['name']}'")
+                notes.append(submission.Note("answer-error", f"{where} "
                                              f"raised {e['type']}: {e['message'][:300]}",
                                              review=blocked))
         blocked = [e for e in events if "MemoryError" in e or testrun.BLOCKED.search(e)]
@@ -320,12 +335,12 @@ class SecureExecute(NbGraderPreprocessor):
         meta.pop("scan", None)
         return nb, resources
 
-    def _answer_outputs(self, nb, lay, setup, problem):
+    def _answer_outputs(self, nb, lay, setup, problem, report_of):
         reports = (setup or {}).get("cells", [])
         for k, i in enumerate(lay.answers):
             cell = nb.cells[i]
             cell.outputs = []
-            rep = reports[k] if k < len(reports) else None
+            rep = reports[report_of[k]] if report_of[k] < len(reports) else None
             if rep and rep["output"]:
                 cell.outputs.append(new_output("stream", name="stdout", text=rep["output"]))
             if problem:

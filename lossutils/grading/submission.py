@@ -106,6 +106,75 @@ def layout(nb) -> Layout:
     return out
 
 
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                ast.Assign, ast.AnnAssign, ast.Pass)
+
+
+def _bound_names(source: str) -> list[str] | None:
+    """Names a cell binds if it only defines things (imports, functions, classes, constants,
+    docstrings), else None: such a cell has no effect beyond its definitions."""
+    try:
+        tree = ast.parse(answer_code(source)[0])
+    except SyntaxError:
+        return None
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring or a bare constant
+        if not isinstance(node, _DEFINITIONS):
+            return None
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names]
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if not isinstance(target, ast.Name):
+                    return None  # obj.attr = ... or x[i] = ... changes something else
+                names.append(target.id)
+        elif not isinstance(node, ast.Pass):
+            names.append(node.name)
+    return names
+
+
+def helper_cells(submitted, master) -> list[dict]:
+    """Cells a student added for helpers, run in the sandbox before the answer they precede.
+
+    A cell qualifies if it carries no nbgrader id, only defines things (:func:`_bound_names`),
+    binds none of the graded names and comes before the student's last answer cell: what Run
+    All would have defined by the time the answers run. Scratch cells that compute or print,
+    cells after the answers, and cells redefining a graded function are not run. Returns
+    ``{"cell": number in the submitted notebook (from 1), "before": answer id, "source",
+    "defines": [names]}`` in notebook order.
+    """
+    lay = layout(master)
+    by_name = {name: _grade_id(master.cells[i]) for i in lay.answers
+               for name in defined_names(_source(master.cells[i]))}
+    instructor = {_source(c).strip() for c in master.cells}
+    cells = [c for c in (submitted.get("cells", []) or []) if isinstance(c, dict)]
+    answers_at = []  # (index, answer id) of the student's answer cells, in notebook order
+    for j, cell in enumerate(cells):
+        gid = _grade_id(cell)
+        if gid in by_name.values():
+            answers_at.append((j, gid))
+        elif gid is None:
+            owners = [by_name[n] for n in defined_names(_source(cell)) if n in by_name]
+            if owners:
+                answers_at.append((j, owners[0]))
+    helpers = []
+    for j, cell in enumerate(cells):
+        if (cell.get("cell_type") != "code" or _grade_id(cell) is not None
+                or _source(cell).strip() in instructor):
+            continue
+        names = _bound_names(_source(cell))
+        later = [gid for k, gid in answers_at if k > j]
+        if not later or not names or set(names) & set(lay.graded_names):
+            continue
+        before = later[0]
+        helpers.append({"cell": j + 1, "before": before, "source": _source(cell),
+                        "defines": names})
+    return helpers
+
+
 def instructor_answers(nb) -> dict[str, str]:
     """The instructor's answers of a ``solutions/<id>`` notebook by answer-cell id, without the
     ``BEGIN SOLUTION`` / ``END SOLUTION`` marker lines: what a student who got everything right

@@ -75,7 +75,8 @@ def student_exception(name: str, outcome: Outcome) -> Exception:
         message = outcome.message
         if outcome.where and outcome.error_type != "NotImplementedError":
             cell, line, _ = outcome.where
-            message += f" (line {line} of your answer cell '{cell}')"
+            place = cell if cell.startswith("helper cell ") else f"your answer cell '{cell}'"
+            message += f" (line {line} of {place})"
         cls = _exception_class(outcome.error_type or "Exception")
         try:
             return cls(message)
