@@ -16,6 +16,7 @@ Every composed operation writes a full temporary, which costs more than the arit
 
 from __future__ import annotations
 
+import math
 import warnings
 from types import SimpleNamespace
 
@@ -110,7 +111,7 @@ def _class_index(fn: str, arg: str, x: object, device: torch.device) -> Tensor:
     if x.device != device:
         _checks.fail(fn, arg, f"is on device {x.device}", f"the device of input, {device}",
                      f"move it with .to({str(device)!r})")
-    return x.long()
+    return x if x.dtype == torch.int64 else x.long()  # .long() of int64 is still a dispatch
 
 
 def _same_shape(fn: str, a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
@@ -423,11 +424,12 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
 # Binary, multi-label and focal losses (chapters 4 and 7)
 # ----------------------------------------------------------------------------------------------
 
-def _pair(fn: str, input, target, reduction: str,
-          probabilities_in: bool = False) -> tuple[Tensor, Tensor]:
+def _pair(fn: str, input, target, reduction: str, probabilities_in: bool = False,
+          allow_nan: bool = False) -> tuple[Tensor, Tensor]:
+    """Input and target, checked; ``allow_nan`` leaves their NaN scan to :func:`_nan_checked`."""
     _checks.reduction(fn, reduction)
-    x = _float(fn, "input", input)
-    y = _float(fn, "target", target, like=x)
+    x = _float(fn, "input", input, allow_nan=allow_nan)
+    y = _float(fn, "target", target, like=x, allow_nan=allow_nan)
     _same_shape(fn, "input", x, "target", y)
     if probabilities_in:
         _in_unit_interval(fn, "input", x, "probabilities in [0, 1]",
@@ -497,29 +499,68 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce_product(loss, w.expand_as(loss), reduction)
 
 
-def _logits_parts(x: Tensor, y: Tensor, pos_weight: Tensor | None) -> tuple[Tensor, Tensor]:
-    """The two non-negative parts of BCE on logits: ``(A, s)`` with ``loss = A + s * x``.
+class _BCEWithLogits(torch.autograd.Function):
+    """Unweighted BCE on logits as two non-negative parts, ``A + s x``, reduced by ``how``.
 
     ``pw y softplus(-x) + (1 - y) softplus(x)`` with ``softplus(+-x) = relu(+-x) + log1p(e)``,
     ``e = exp(-|x|)``: ``A = (1 + (pw - 1) y) log1p(e)`` and ``s x = (1 - y) x`` for ``x >= 0``,
     ``-pw y x`` below. A small loss is never the difference of two large numbers (the textbook
     ``(1 - y) x + softplus(-x)`` rounds ``y = 0, x = -40`` to 0 instead of 4.2e-18), and nothing
     exponentiates a positive number, so a logit of -1e4 with target 1 costs exactly 1e4.
+
+    The backward pass is the analytic slope ``(1 - y) sigmoid(x) - pw y sigmoid(-x)`` (``sigmoid(x)
+    - y`` without ``pos_weight``), where autograd would differentiate abs, softplus, the slope
+    product and the sum step by step, six full passes. It is formed as
+    ``s - sign(x) k sigmoid(-|x|)`` with the forward pass's slope ``s`` and ``k = 1 + (pw - 1) y``:
+    ``sigmoid(-|x|)`` keeps its digits however small, so a saturated correct prediction gets its
+    tiny slope, not ``1 - 1 = 0``. With ``create_graph=True`` the backward pass is the same slope
+    in differentiable operations (second derivatives ``k sigmoid'(x)``), and the targets and
+    ``pos_weight`` get theirs, ``pw softplus(-x) - softplus(x)`` and ``y softplus(-x)``.
     """
-    # softplus(-|x|) is log1p(exp(-|x|)); neg_ in place: abs's backward reads x, not its output
-    log1p_e = F.softplus(x.abs().neg_())
-    if pos_weight is None:
-        slope = (x >= 0).to(x.dtype).sub_(y)  # step(x) - y
-    else:
-        log1p_e = log1p_e * torch.addcmul(torch.ones_like(y), pos_weight - 1.0, y)
-        slope = torch.where(x >= 0, 1.0 - y, -pos_weight * y)
-    return log1p_e, slope
 
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, pw: Tensor | None, how: str) -> Tensor:
+        ctx.how = how
+        minus_abs = x.abs().neg_()
+        log1p_e = F.softplus(minus_abs)  # log1p(exp(-|x|))
+        # x >= 0, except that -0.0 counts as negative: the backward's copysign reads the sign bit
+        positive = torch.signbit(x).logical_not_()
+        if pw is None:
+            k, slope = None, positive.to(x.dtype).sub_(y)  # step(x) - y
+        else:
+            k = torch.addcmul(torch.ones_like(y), pw - 1.0, y)
+            log1p_e.mul_(k)
+            slope = torch.where(positive, 1.0 - y, -pw * y)
+        ctx.save_for_backward(x, y, pw, minus_abs, slope, k)
+        if how == "none":
+            return log1p_e.addcmul_(slope, x)
+        # sum(A) + sum(s x): both parts are non-negative, so summing them apart loses nothing
+        total = log1p_e.sum() + _dot(slope, x)
+        return total if how == "sum" else total / x.numel()
 
-def _logits_terms(x: Tensor, y: Tensor, pos_weight: Tensor | None) -> Tensor:
-    """Unreduced BCE on logits, ``A + s x`` (see :func:`_logits_parts`)."""
-    log1p_e, slope = _logits_parts(x, y, pos_weight)
-    return torch.addcmul(log1p_e, slope, x)
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, y, pw, minus_abs, slope, k = ctx.saved_tensors
+        if ctx.how == "mean":
+            grad = grad / x.numel()
+        grad_x = grad_y = grad_pw = None
+        if ctx.needs_input_grad[0] and torch.is_grad_enabled():
+            # create_graph=True: the slope again, as a function of x that autograd differentiates
+            pw_y = y if pw is None else pw * y
+            grad_x = ((1.0 - y) * torch.sigmoid(x) - pw_y * torch.sigmoid(-x)) * grad
+        elif ctx.needs_input_grad[0]:
+            tail = torch.sigmoid(minus_abs)  # sigmoid(-|x|)
+            if k is not None:
+                tail.mul_(k)
+            grad_x = torch.sub(slope, tail.copysign_(x)).mul_(grad)
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            softplus_neg = F.softplus(-x)
+        if ctx.needs_input_grad[1]:
+            d_y = -x if pw is None else pw * softplus_neg - F.softplus(x)
+            grad_y = d_y * grad
+        if ctx.needs_input_grad[2]:
+            grad_pw = (y * softplus_neg * grad).sum_to_size(pw.shape)
+        return grad_x, grad_y, grad_pw, None
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -532,16 +573,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     divides by the number of elements. Shapes as :func:`binary_cross_entropy`.
     """
     fn = "binary_cross_entropy_with_logits"
-    x, y = _pair(fn, input, target, reduction)
+    # a NaN in either input makes a 'mean' or 'sum' NaN: scan for it only then (as _residual)
+    deferred = reduction != "none"
+    x, y = _pair(fn, input, target, reduction, allow_nan=deferred)
+    unchecked = {"input": x, "target": y} if deferred else {}
     w, pw = _weights(fn, x, weight, pos_weight)
-    if w is None and reduction != "none":
-        # sum(A) + sum(s x): both parts are non-negative, so summing them apart loses nothing
-        log1p_e, slope = _logits_parts(x, y, pw)
-        total = log1p_e.sum() + _dot(slope, x)
-        return total if reduction == "sum" else total / x.numel()
-    loss = _logits_terms(x, y, pw)
-    return _reduce(loss, reduction) if w is None else _reduce_product(loss, w.expand_as(loss),
-                                                                      reduction)
+    if w is None:
+        return _nan_checked(fn, _BCEWithLogits.apply(x, y, pw, reduction), unchecked)
+    loss = _BCEWithLogits.apply(x, y, pw, "none")
+    return _nan_checked(fn, _reduce_product(loss, w.expand_as(loss), reduction), unchecked)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
@@ -557,7 +597,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
         _checks.fail(fn, "input", "is a scalar", "shape (C,) or (N, C)",
                      "for a single binary output use binary_cross_entropy_with_logits")
     w, _ = _weights(fn, x, weight)
-    terms = _logits_terms(x, y, None)
+    terms = _BCEWithLogits.apply(x, y, None, "none")
     if w is not None:
         terms = terms * w
     return _reduce(terms.sum(dim=-1) / x.shape[-1], reduction)
@@ -587,7 +627,7 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
             _checks.fail(fn, "alpha", f"is {alpha!r}", "a weight in [0, 1] for the positives",
                          "pass e.g. alpha=0.25; alpha=None (or -1) switches the weighting off")
     one_minus_pt = torch.addcmul(torch.sigmoid(-x) * y, torch.sigmoid(x), 1.0 - y)
-    loss = _logits_terms(x, y, None) * one_minus_pt.pow(gamma)
+    loss = _BCEWithLogits.apply(x, y, None, "none") * one_minus_pt.pow(gamma)
     if alpha is not None:
         loss = loss * (alpha * y + (1.0 - alpha) * (1.0 - y))
     return _reduce(loss, reduction)
@@ -599,9 +639,13 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
 
 def _class_setup(fn: str, input, weight, ignore_index, reduction, label_smoothing,
                  allow_nan: bool = False):
-    """Checks shared by cross_entropy and nll_loss; returns (x, class dim, weight, eps)."""
+    """Checks shared by cross_entropy and nll_loss; returns (x, class dim, weight, eps).
+
+    ``label_smoothing=None`` (nll_loss, which has no such argument) skips its check.
+    """
     _checks.reduction(fn, reduction)
-    eps = _checks.positive(fn, "label_smoothing", _scalar(label_smoothing), allow_zero=True)
+    eps = 0.0 if label_smoothing is None else _checks.positive(
+        fn, "label_smoothing", _scalar(label_smoothing), allow_zero=True)
     if eps > 1:
         _checks.fail(fn, "label_smoothing", f"is {label_smoothing!r}", "a value in [0, 1]",
                      "typical values are 0.1 or smaller; 0 switches smoothing off")
@@ -642,7 +686,8 @@ def _index_target(fn: str, target, x: Tensor, cdim: int, ignore_index: int,
                      "integer class indices", "pass class ids, e.g. target.argmax(axis=1); for "
                      "soft labels use cross_entropy", TypeError)
     expected = tuple(x.shape[:1]) + tuple(x.shape[2:]) if x.dim() >= 2 else ()
-    shape = tuple(np.shape(target))
+    # np.shape would do, but its dispatch costs more than this function's other checks together
+    shape = tuple(target.shape if isinstance(target, torch.Tensor) else np.shape(target))
     if x.dim() >= 2 and len(shape) == x.dim() and shape[1] == 1:
         _checks.fail(fn, "target shape", f"is {shape}, a class axis of size 1",
                      f"class indices of shape {expected}",
@@ -678,12 +723,15 @@ def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
     without weights), so all items ignored gives 0 / 0 = NaN, as torch.
     """
     c = logp.shape[cdim]
-    picked = logp.gather(cdim, y.unsqueeze(cdim)).squeeze(cdim)  # log p_y
+    picked = logp.gather(cdim, y.unsqueeze(cdim))  # log p_y, with the class dim kept as size 1
     if w is None and counted is None and not eps and reduction != "none":
-        total = picked.sum()  # the common case, kept to the fewest operations
-        if check_nan and bool(torch.isnan(total)) and bool(torch.isnan(picked).any()):
+        # the common case, kept to the fewest tensor operations: on a small batch each one's
+        # dispatch costs as much as the gather itself
+        total = picked.sum()
+        if check_nan and math.isnan(total.item()) and bool(torch.isnan(picked).any()):
             _raise_if_nan(fn, "input", logp)
         return total * (-1.0 if reduction == "sum" else -1.0 / picked.numel())
+    picked = picked.squeeze(cdim)
     if check_nan and bool(torch.isnan(picked.detach()).any()):
         _raise_if_nan(fn, "input", logp)  # nll_loss reads only these entries, as torch does
     if w is None:
@@ -753,7 +801,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     loss reads are checked for NaN. Shapes as :func:`cross_entropy` with class ids.
     """
     fn = "nll_loss"
-    x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, 0.0,
+    x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, None,
                                  allow_nan=True)
     y, counted = _index_target(fn, target, x, cdim, int(ignore_index), probs_allowed=False)
     return _nll_of(fn, x, y, counted, cdim, w, 0.0, reduction, check_nan=True)
@@ -1075,18 +1123,23 @@ def _distances(x: Tensor, squared: bool = False) -> Tensor:
     xs = x - shift
     sq = _rowdot(xs, xs)
     outer = sq[:, None] + sq[None, :]
-    d2 = torch.addmm(outer, xs, xs.T, alpha=-2.0).triu(1)
-    i, j = torch.nonzero(torch.triu(d2.detach() <= NEAR * outer.detach(), 1), as_tuple=True)
+    # B x B steps write in place where autograd allows: a fresh B x B tensor costs its page
+    # faults, more than the arithmetic (addmm's and triu's backward passes read no output)
+    d2 = torch.addmm(outer, xs, xs.T, alpha=-2.0).triu_(1)
+    with torch.no_grad():  # addmm's backward does not read outer either: scale it in place
+        i, j = torch.nonzero((d2 <= outer.mul_(NEAR)).triu_(1), as_tuple=True)
     if i.numel():
         diff = x[i] - x[j]
         exact = _rowdot(diff, diff)
-        d2 = d2.index_put((i, j), exact)
-    d2 = d2 + d2.T
+        d2 = d2.index_put_((i, j), exact)
+    # the mirror: torch copies a transposed square matrix in cache-sized tiles, where adding the
+    # transposed view itself would read it column by column
+    d2 = d2.T.contiguous().add_(d2)
     if squared:
         return d2
     if not (i.numel() and bool((exact == 0).any())):
         # the only zeros are on the diagonal, whose (infinite) slope triu's backward discards
-        return torch.sqrt(d2)
+        return d2.sqrt_()
     # equal rows: sqrt has an infinite slope at 0, so take it only where d2 > 0 (slope 0 there)
     positive = d2 > 0
     return torch.where(positive, torch.sqrt(torch.where(positive, d2, 1.0)), 0.0)

@@ -215,6 +215,31 @@ def test_huber_second_derivatives():
         np.testing.assert_array_equal(h.numpy(), [0.0, 1.0, 1.0, 0.0])
 
 
+def test_bce_with_logits_second_derivatives():
+    # the hand-written backward of BCE on logits is itself differentiable, in every argument
+    d = {k: _tensor(v) for k, v in D.items()}
+    x = (3 * d["x"]).requires_grad_(True)
+    y = d["soft"].clone().requires_grad_(True)
+    pw = d["w4"].clone().requires_grad_(True)
+    for red in REDUCTIONS:
+        def loss(a, b, c, red=red):
+            return L.binary_cross_entropy_with_logits(a, b, weight=d["w4"], reduction=red,
+                                                      pos_weight=c)
+        assert torch.autograd.gradgradcheck(loss, (x, y, pw))
+        assert torch.autograd.gradgradcheck(
+            lambda a, red=red: L.binary_cross_entropy_with_logits(a, d["hard"], reduction=red),
+            (x,))
+    # d2/dx2 = sigmoid'(x) (1 + (pw - 1) y), also at x = 0 and -0.0
+    z = torch.tensor([-0.0, 0.0, 2.0, -3.0], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([1.0, 0.0, 0.5, 1.0], dtype=torch.float64)
+    pos_weight = torch.tensor(3.0, dtype=torch.float64)
+    total = L.binary_cross_entropy_with_logits(z, t, reduction="sum", pos_weight=pos_weight)
+    (g,) = torch.autograd.grad(total, z, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), z)
+    s = torch.sigmoid(z.detach())
+    np.testing.assert_allclose(h.numpy(), (s * (1 - s) * (1 + 2 * t)).numpy(), rtol=1e-12)
+
+
 def test_gradcheck_of_composed_losses_in_every_argument():
     d = {k: _tensor(v) for k, v in D.items()}
     _gradcheck(lambda x, y: L.huber_loss(x, y, delta=0.6), d["x"], d["y"])
