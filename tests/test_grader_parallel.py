@@ -1,7 +1,8 @@
 """Grading a class in parallel with `python -m lossutils.grading.grade_class`.
 
-Four students on every assignment (two honest, one unanswered, one whose first function never
-returns) are graded by two workers sharing the SQLite gradebook. Every submission must be graded
+Four students on every assignment (two honest, one of them printing, warning, writing to stderr
+and returning 0-d arrays for scalars; one unanswered; one whose first function never returns)
+are graded by two workers sharing the SQLite gradebook. Every submission must be graded
 exactly as plain `nbgrader autograde` grades it, the gradebook must pass SQLite's integrity
 check, and the class reports (item analysis, distribution plot, scan) must be written.
 """
@@ -36,6 +37,34 @@ def _looping(assignment: str) -> dict[str, str]:
     return answers
 
 
+_NOISY = '''
+import sys as _sys
+import warnings as _warnings
+
+_plain_{name} = {name}
+
+
+def {name}(*args, **kwargs):
+    print("calling {name}")
+    _warnings.warn("a student's own warning")
+    _sys.stderr.write("debugging output\\n")
+    out = _plain_{name}(*args, **kwargs)
+    return np.asarray(out) if np.ndim(out) == 0 else out
+'''
+
+
+def _noisy(assignment: str) -> dict[str, str]:
+    """Honest answers that print, warn, write to stderr and return 0-d arrays for scalars."""
+    from lossutils.grading import submission
+
+    answers = solution_answers(assignment)
+    for gid, source in answers.items():
+        for name in submission.defined_names(source):
+            if not name.startswith("_"):
+                answers[gid] += _NOISY.format(name=name)
+    return answers
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("parallel") / "course", ASSIGNMENTS)
@@ -43,7 +72,7 @@ def run(tmp_path_factory):
     for a in ASSIGNMENTS:
         write_submission(course, a, "p1_honest", solution_answers(a))
         write_submission(course, a, "p2_stub", None)
-        write_submission(course, a, "p3_honest", solution_answers(a))
+        write_submission(course, a, "p3_honest", _noisy(a))
         write_submission(course, a, "p4_loop", _looping(a))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "lossutils.grading.grade_class", *ASSIGNMENTS,
