@@ -91,6 +91,40 @@ def positive(fn: str, arg: str, value: float, allow_zero: bool = False) -> float
     return v
 
 
+def label_smoothing(fn: str, value: float) -> float:
+    """``label_smoothing`` as a float in [0, 1]: the share of the target spread over all classes."""
+    eps = positive(fn, "label_smoothing", value, allow_zero=True)
+    if eps > 1:
+        fail(fn, "label_smoothing", f"is {value!r}", "a value in [0, 1]",
+             "typical values are 0.1 or smaller; 0 switches smoothing off")
+    return eps
+
+
+def ignore_index(fn: str, value: object) -> int:
+    """``ignore_index`` as an int: the class id whose items are left out of the loss."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        fail(fn, "ignore_index", f"is {value!r}", "an integer",
+             "pass an int, e.g. the default -100", TypeError)
+    return int(value)
+
+
+def focal_alpha(fn: str, alpha: object) -> float | None:
+    """The focal loss's ``alpha`` as torchvision reads it: a weight in [0, 1] for the positives,
+    or None for no class weighting (``-1`` means None too)."""
+    if alpha is None:
+        return None
+    if not np.isscalar(alpha) or isinstance(alpha, (str, bool)):
+        fail(fn, "alpha", f"is {alpha!r}", "a number in [0, 1], -1 or None",
+             "pass e.g. alpha=0.25, or alpha=None for no class weighting", TypeError)
+    alpha = float(alpha)
+    if alpha == -1.0:
+        return None
+    if not 0.0 <= alpha <= 1.0:
+        fail(fn, "alpha", f"is {alpha!r}", "a weight in [0, 1] for the positives",
+             "pass e.g. alpha=0.25; alpha=None (or -1) switches the weighting off")
+    return alpha
+
+
 def probabilities(fn: str, arg: str, x: np.ndarray) -> None:
     """Values must lie in [0, 1]; logits passed by mistake are the usual cause."""
     if x.size and (x.min() < 0 or x.max() > 1):

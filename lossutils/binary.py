@@ -231,17 +231,7 @@ def multilabel_soft_margin_loss_grad(input, target, weight=None, reduction="mean
 def _focal_args(fn, inputs, targets, alpha, gamma, reduction):
     x, y, how = _pair(fn, inputs, targets, reduction, names=("inputs", "targets"))
     gamma = _checks.positive(fn, "gamma", gamma, allow_zero=True)
-    if alpha is not None:
-        if not np.isscalar(alpha) or isinstance(alpha, (str, bool)):
-            _checks.fail(fn, "alpha", f"is {alpha!r}", "a number in [0, 1], -1 or None",
-                         "pass e.g. alpha=0.25, or alpha=None for no class weighting", TypeError)
-        alpha = float(alpha)
-        if alpha == -1.0:
-            alpha = None
-        elif not 0.0 <= alpha <= 1.0:
-            _checks.fail(fn, "alpha", f"is {alpha!r}", "a weight in [0, 1] for the positives",
-                         "pass e.g. alpha=0.25; alpha=None (or -1) switches the weighting off")
-    return x, y, alpha, gamma, how
+    return x, y, _checks.focal_alpha(fn, alpha), gamma, how
 
 
 def _one_minus_p_t(x, y):

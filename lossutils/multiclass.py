@@ -75,13 +75,8 @@ def _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing,
            probs_allowed=True):
     """Validate everything but NaN in the input: :func:`nll_loss` only checks what it reads."""
     how = _checks.reduction(fn, reduction)
-    eps = _checks.positive(fn, "label_smoothing", label_smoothing, allow_zero=True)
-    if eps > 1:
-        _checks.fail(fn, "label_smoothing", f"is {label_smoothing!r}", "a value in [0, 1]",
-                     "typical values are 0.1 or smaller; 0 switches smoothing off")
-    if not isinstance(ignore_index, (int, np.integer)) or isinstance(ignore_index, bool):
-        _checks.fail(fn, "ignore_index", f"is {ignore_index!r}", "an integer",
-                     "pass an int, e.g. the default -100", TypeError)
+    eps = _checks.label_smoothing(fn, label_smoothing)
+    _checks.ignore_index(fn, ignore_index)
     x = _checks.as_float(fn, "input", input, allow_nan=True)
     if x.ndim == 0 or x.shape[1 if x.ndim >= 2 else 0] == 0:
         _checks.fail(fn, "input shape", f"is {x.shape}", "(N, C, ...) or (C,) with C >= 1 classes",

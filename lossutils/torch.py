@@ -615,17 +615,7 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
     fn = "sigmoid_focal_loss"
     x, y = _pair(fn, inputs, targets, reduction)
     gamma = _checks.positive(fn, "gamma", _scalar(gamma), allow_zero=True)
-    alpha = _scalar(alpha)
-    if alpha is not None:
-        if not np.isscalar(alpha) or isinstance(alpha, (str, bool)):
-            _checks.fail(fn, "alpha", f"is {alpha!r}", "a number in [0, 1], -1 or None",
-                         "pass e.g. alpha=0.25, or alpha=None for no class weighting", TypeError)
-        alpha = float(alpha)
-        if alpha == -1.0:
-            alpha = None
-        elif not 0.0 <= alpha <= 1.0:
-            _checks.fail(fn, "alpha", f"is {alpha!r}", "a weight in [0, 1] for the positives",
-                         "pass e.g. alpha=0.25; alpha=None (or -1) switches the weighting off")
+    alpha = _checks.focal_alpha(fn, _scalar(alpha))
     one_minus_pt = torch.addcmul(torch.sigmoid(-x) * y, torch.sigmoid(x), 1.0 - y)
     loss = _BCEWithLogits.apply(x, y, None, "none") * one_minus_pt.pow(gamma)
     if alpha is not None:
@@ -644,14 +634,9 @@ def _class_setup(fn: str, input, weight, ignore_index, reduction, label_smoothin
     ``label_smoothing=None`` (nll_loss, which has no such argument) skips its check.
     """
     _checks.reduction(fn, reduction)
-    eps = 0.0 if label_smoothing is None else _checks.positive(
-        fn, "label_smoothing", _scalar(label_smoothing), allow_zero=True)
-    if eps > 1:
-        _checks.fail(fn, "label_smoothing", f"is {label_smoothing!r}", "a value in [0, 1]",
-                     "typical values are 0.1 or smaller; 0 switches smoothing off")
-    if not isinstance(ignore_index, (int, np.integer)) or isinstance(ignore_index, bool):
-        _checks.fail(fn, "ignore_index", f"is {ignore_index!r}", "an integer",
-                     "pass an int, e.g. the default -100", TypeError)
+    eps = (0.0 if label_smoothing is None
+           else _checks.label_smoothing(fn, _scalar(label_smoothing)))
+    _checks.ignore_index(fn, ignore_index)
     x = _float(fn, "input", input, allow_nan=allow_nan)
     if x.dim() == 0 or x.shape[1 if x.dim() >= 2 else 0] == 0:
         _checks.fail(fn, "input shape", f"is {tuple(x.shape)}",
