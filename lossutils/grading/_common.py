@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "SEED_ENV", "seed", "rng", "call", "as_result", "describe", "expect_close", "expect_equal",
-    "expect_shape", "expect_scalar", "expect_finite", "expect_true", "under_nbgrader",
+    "SEED_ENV", "seed", "rng", "fixed_rng", "inputs_rng", "call", "as_result", "describe",
+    "expect_close", "expect_equal", "expect_shape", "expect_scalar", "expect_finite",
+    "expect_true", "under_nbgrader",
 ]
 
 SEED_ENV = "LOSSCOURSE_GRADING_SEED"
@@ -40,6 +42,16 @@ def seed(tag: str) -> int:
 def rng(tag: str) -> np.random.Generator:
     """``np.random.Generator`` seeded by :func:`seed`."""
     return np.random.default_rng(seed(tag))
+
+
+def fixed_rng(tag: str) -> np.random.Generator:
+    """Inputs of a visible check: the same for every student and every grading run."""
+    return np.random.default_rng(zlib.crc32(tag.encode()))
+
+
+def inputs_rng(tag: str, hidden: bool) -> np.random.Generator:
+    """Hidden checks draw from the grader's seed (:func:`rng`), visible ones do not."""
+    return rng(tag) if hidden else fixed_rng(tag)
 
 
 def under_nbgrader() -> bool:

@@ -20,8 +20,6 @@ from :func:`lossutils.entropy`, :func:`lossutils.kl_divergence` (cross-entropy a
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from .. import data
@@ -37,6 +35,8 @@ from ._common import (
     expect_scalar,
     expect_shape,
     expect_true,
+    fixed_rng,
+    inputs_rng,
     rng,
     under_nbgrader,
 )
@@ -51,16 +51,6 @@ __all__ = [
 ]
 
 LOG2 = float(np.log(2.0))
-
-
-def _fixed_rng(tag):
-    """Inputs of a visible check: the same for every student and every grading run."""
-    return np.random.default_rng(zlib.crc32(tag.encode()))
-
-
-def _inputs_rng(tag, hidden):
-    """Hidden checks draw from the grader's seed (:func:`._common.rng`), visible ones do not."""
-    return rng(tag) if hidden else _fixed_rng(tag)
 
 
 # ---- inputs -------------------------------------------------------------------------------------
@@ -105,7 +95,7 @@ def entropy_values(entropy, hidden=False):
         p = np.array([[0.25, 0.25, 0.25, 0.25], [0.5, 0.25, 0.125, 0.125], [0.9, 0.05, 0.05, 0.0]])
         want = [np.log(4.0), 1.75 * LOG2, -(0.9 * np.log(0.9) + 0.1 * np.log(0.05))]
         _check(entropy, "entropy", what, {"p": p}, want)
-        g = _fixed_rng("kl_vs_ce/entropy_values")
+        g = fixed_rng("kl_vs_ce/entropy_values")
         p = _dist(g, 5, 6)
         _check(entropy, "entropy", what, {"p": p}, _ref_entropy(p))
         return
@@ -140,7 +130,7 @@ def cross_entropy_values(cross_entropy, hidden=False):
         q = np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.2, 0.3, 0.5]])
         want = [LOG2, 1.5 * LOG2, -(0.2 * np.log(0.2) + 0.3 * np.log(0.3) + 0.5 * np.log(0.5))]
         _check(cross_entropy, "cross_entropy", what, {"p": p, "q": q}, want)
-        g = _fixed_rng("kl_vs_ce/cross_entropy_values")
+        g = fixed_rng("kl_vs_ce/cross_entropy_values")
         p, q = _dist(g, 5, 6), _dist(g, 5, 6)
         _check(cross_entropy, "cross_entropy", what, {"p": p, "q": q}, _want_ce(p, q))
         return
@@ -180,7 +170,7 @@ def kl_values(kl_divergence, hidden=False):
         want = [0.5 * np.log(2.0) + 0.5 * np.log(2.0 / 3.0),
                 0.9 * np.log(1.8) + 0.1 * np.log(0.2), 0.0]
         _kl_direction(kl_divergence, what, p, q, want)
-        g = _fixed_rng("kl_vs_ce/kl_values")
+        g = fixed_rng("kl_vs_ce/kl_values")
         p, q = _dist(g, 5, 6), _dist(g, 5, 6)
         _kl_direction(kl_divergence, what, p, q, _ref_kl(p, q))
         return
@@ -255,7 +245,7 @@ def _grad_values(fn, name, hidden):
         z = np.array([[np.log(2.0), 0.0], [0.0, 0.0]])
         p = np.array([[0.5, 0.5], [1.0, 0.0]])
         _check(fn, name, what, {"logits": z, "p": p}, [[1 / 12, -1 / 12], [-0.25, 0.25]])
-        g = _fixed_rng(f"kl_vs_ce/{name}_values")
+        g = fixed_rng(f"kl_vs_ce/{name}_values")
         for z, p in _grad_cases_random(g, 1):
             _check(fn, name, what, {"logits": z, "p": p}, _want_grad(z, p))
         return
@@ -272,7 +262,7 @@ def ce_grad_row_mean(ce_grad_logits, hidden=False):
     """Shape (N, K); the mean over rows divides each row's gradient by N (not by N * K, not 1)."""
     what = "shape and row mean (shape (N, K); each row's gradient divided by N)"
     name = "ce_grad_logits"
-    g = _inputs_rng("kl_vs_ce/ce_grad_row_mean", hidden)
+    g = inputs_rng("kl_vs_ce/ce_grad_row_mean", hidden)
     sizes = ((3, 4),) if not hidden else ((int(g.integers(2, 40)), int(g.integers(2, 9))),
                                           (1, int(g.integers(2, 9))), (int(g.integers(2, 6)), 1))
     for n, k in sizes:
@@ -355,7 +345,7 @@ def distillation_values(distillation_loss, hidden=False):
         t = np.array([[2.0 * np.log(3.0), 0.0]])  # softmax(t / 2) = [0.75, 0.25]
         want = 4.0 * (0.75 * np.log(1.5) + 0.25 * np.log(0.5))
         _check_distill(distillation_loss, what, s, t, want=want)
-        g = _fixed_rng("kl_vs_ce/distillation_values")
+        g = fixed_rng("kl_vs_ce/distillation_values")
         s, t = g.normal(size=(4, 5)), g.normal(scale=3.0, size=(4, 5))
         _check_distill(distillation_loss, what, s, t)
         return
@@ -378,7 +368,7 @@ def distillation_temperature(distillation_loss, hidden=False):
             t = np.array([[T * np.log(3.0), 0.0]])  # softmax(t / T) = [0.75, 0.25]
             want = T * T * (0.75 * np.log(1.5) + 0.25 * np.log(0.5))
             _check_distill(distillation_loss, what, s, t, T=T, want=want)
-        g = _fixed_rng("kl_vs_ce/distillation_temperature")
+        g = fixed_rng("kl_vs_ce/distillation_temperature")
         s, t = g.normal(size=(3, 4)), g.normal(scale=3.0, size=(3, 4))
         _check_distill(distillation_loss, what, s, t, T=0.5)
         return

@@ -23,8 +23,6 @@ so row indices are accepted as any whole numbers.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from .. import data
@@ -37,6 +35,8 @@ from ._common import (
     expect_close,
     expect_scalar,
     expect_true,
+    fixed_rng,
+    inputs_rng,
     rng,
     under_nbgrader,
 )
@@ -52,16 +52,6 @@ __all__ = [
 _DIST = "pairwise_distances"
 _MINE = "semihard_negatives"
 _LOSS = "semihard_triplet_loss"
-
-
-def _fixed_rng(tag):
-    """Inputs of a visible check: the same for every student and every grading run."""
-    return np.random.default_rng(zlib.crc32(tag.encode()))
-
-
-def _inputs_rng(tag, hidden):
-    """Hidden checks draw from the grader's seed (:func:`._common.rng`), visible ones do not."""
-    return rng(tag) if hidden else _fixed_rng(tag)
 
 
 # ---- expected values ----------------------------------------------------------------------------
@@ -109,7 +99,7 @@ def distances_values(pairwise_distances, hidden=False):
         x = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
         _check_distances(pairwise_distances, what + " - a 3-4-5 triangle gives 5, not 25", x,
                          want=[[0.0, 5.0, 10.0], [5.0, 0.0, 5.0], [10.0, 5.0, 0.0]])
-        g = _fixed_rng("triplet/distances_values")
+        g = fixed_rng("triplet/distances_values")
         _check_distances(pairwise_distances, what, g.normal(size=(6, 3)))
         return
     g = rng("triplet/distances_values")
@@ -130,7 +120,7 @@ def distances_diagonal_and_duplicates(pairwise_distances, hidden=False):
     root is NaN: clip it at 0 (or compute from differences) and set the diagonal to 0.
     """
     what = "diagonal and duplicates (exact 0 on the diagonal, 0 between equal rows, never NaN)"
-    g = _inputs_rng("triplet/distances_diagonal", hidden)
+    g = inputs_rng("triplet/distances_diagonal", hidden)
     cases = [np.array([[1.0, 2.0], [1.0, 2.0], [4.0, 6.0]])]
     if not hidden:
         cases.append(1e4 + g.normal(size=(5, 3)))                             # far from 0
@@ -259,7 +249,7 @@ def _is_fallback(rows, d):
 def negatives_pairs_and_order(semihard_negatives, hidden=False):
     """One row per ordered positive pair (a != p, same label), sorted by anchor then positive."""
     what = "rows (one per ordered pair a != p with equal labels, sorted by a then p)"
-    g = _inputs_rng("triplet/negatives_pairs", hidden)
+    g = inputs_rng("triplet/negatives_pairs", hidden)
     if not hidden:
         cases = [(g.normal(size=(5, 2)), np.array([0, 1, 0, 1, 0])),
                  (g.normal(size=(6, 3)), np.array([2, 2, 0, 1, 1, 2]))]
@@ -296,7 +286,7 @@ def negatives_semihard_choice(semihard_negatives, hidden=False):
         x = np.array([[0.0], [1.0], [-0.5], [1.5], [3.0], [-3.5]])
         y = np.array([0, 0, 1, 1, 2, 2])
         _check_negatives(semihard_negatives, what, x, y, select=_has_semihard)
-        g = _fixed_rng("triplet/negatives_semihard")
+        g = fixed_rng("triplet/negatives_semihard")
         x, y = _batch(g, 12, 2, 3)
         _check_negatives(semihard_negatives, what, x, y, select=_has_semihard)
         return
@@ -359,7 +349,7 @@ def negatives_ties_and_strictness(semihard_negatives, hidden=False):
 def negatives_degenerate_batches(semihard_negatives, hidden=False):
     """No rows without negatives (one class) or without positives (all labels distinct)."""
     what = "degenerate batches (a single class, or every label distinct: no rows)"
-    g = _inputs_rng("triplet/negatives_degenerate", hidden)
+    g = inputs_rng("triplet/negatives_degenerate", hidden)
     cases = [(g.normal(size=(4, 2)), np.array([3, 3, 3, 3])),
              (g.normal(size=(3, 2)), np.array([0, 1, 2]))]
     if hidden:
@@ -409,7 +399,7 @@ def loss_values(semihard_triplet_loss, hidden=False):
         _check_loss(semihard_triplet_loss, what, np.array([[0.0], [2.0], [1.0]]),
                     np.array([0, 0, 1]), want=2.0)
         _check_loss(semihard_triplet_loss, what, HAND_X, HAND_Y, want=_hand_loss(1.0))
-        g = _fixed_rng("triplet/loss_values")
+        g = fixed_rng("triplet/loss_values")
         x, y = _batch(g, 12, 2, 3)
         _check_loss(semihard_triplet_loss, what, x, y)
         return
@@ -439,7 +429,7 @@ def loss_margin(semihard_triplet_loss, hidden=False):
 def loss_hinge_and_mean(semihard_triplet_loss, hidden=False):
     """Hinges below 0 count as 0 and every row counts in the mean (zeros included)."""
     what = "hinge and mean (max(0, .) per row; the mean over all rows, zero hinges included)"
-    g = _inputs_rng("triplet/loss_hinge", hidden)
+    g = inputs_rng("triplet/loss_hinge", hidden)
     # far-apart tight clusters: every hinge is negative before the max, so the loss is exactly 0
     k = 3 if not hidden else int(g.integers(2, 6))
     y = np.repeat(np.arange(k), 3)
@@ -457,7 +447,7 @@ def loss_hinge_and_mean(semihard_triplet_loss, hidden=False):
 def loss_degenerate_batches(semihard_triplet_loss, hidden=False):
     """No rows means a loss of 0.0: a single-class batch (no negatives) or all labels distinct."""
     what = "degenerate batches (no rows: the loss is 0.0, not NaN and not margin + d(a, p))"
-    g = _inputs_rng("triplet/loss_degenerate", hidden)
+    g = inputs_rng("triplet/loss_degenerate", hidden)
     cases = [(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0, 0])),
              (g.normal(size=(3, 2)), np.array([0, 1, 2]))]
     if hidden:
