@@ -78,6 +78,17 @@ def reduction(fn: str, value: object, allowed: Iterable[str] = REDUCTIONS) -> st
     return value  # type: ignore[return-value]
 
 
+def embedding_pair(fn: str, a_name: str, a: object, b_name: str, b: object):
+    """Two batches of embeddings, ``(N, D)`` or one ``(D,)`` vector each, of equal shape."""
+    x = as_float(fn, a_name, a)
+    y = as_float(fn, b_name, b)
+    same_shape(fn, a_name, x, b_name, y)
+    if x.ndim not in (1, 2):
+        fail(fn, a_name, f"has shape {x.shape}", "(N, D) or (D,)",
+             "flatten each embedding to one vector, e.g. x.reshape(len(x), -1)")
+    return x, y
+
+
 def positive(fn: str, arg: str, value: float, allow_zero: bool = False) -> float:
     """Reject non-positive (or negative, with ``allow_zero``) hyper-parameters such as delta."""
     if not np.isscalar(value) or isinstance(value, (str, bool)):

@@ -127,12 +127,7 @@ def margin_ranking_loss_grad(input1, input2, target, margin=0.0, reduction="mean
 # ------------------------------------------------------------------------------------------------
 
 def _pair_args(fn, input1, input2, target, margin, reduction):
-    a = _checks.as_float(fn, "input1", input1)
-    b = _checks.as_float(fn, "input2", input2)
-    _checks.same_shape(fn, "input1", a, "input2", b)
-    if a.ndim not in (1, 2):
-        _checks.fail(fn, "input1", f"has shape {a.shape}", "(N, D) or (D,)",
-                     "flatten each embedding to one vector, e.g. x.reshape(len(x), -1)")
+    a, b = _checks.embedding_pair(fn, "input1", input1, "input2", input2)
     m = _number(fn, "margin", margin)
     _checks.reduction(fn, reduction)
     y = _pm_one(fn, target, a.shape[:-1])

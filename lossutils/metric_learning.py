@@ -371,12 +371,7 @@ def contrastive_loss(x1, x2, same, margin=1.0, reduction="mean"):
     (N,) for ``'none'``.
     """
     fn = "contrastive_loss"
-    u = _checks.as_float(fn, "x1", x1)
-    v = _checks.as_float(fn, "x2", x2)
-    _checks.same_shape(fn, "x1", u, "x2", v)
-    if u.ndim not in (1, 2):
-        _checks.fail(fn, "x1", f"has shape {u.shape}", "(N, D) or (D,)",
-                     "flatten each embedding to one vector, e.g. x.reshape(len(x), -1)")
+    u, v = _checks.embedding_pair(fn, "x1", x1, "x2", x2)
     m = _checks.positive(fn, "margin", margin)
     _checks.reduction(fn, reduction)
     s = _checks.as_float(fn, "same", same)
