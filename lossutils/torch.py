@@ -9,9 +9,10 @@ built from primitives such as ``log_softmax``, ``logsigmoid``, ``logsumexp``, no
 Bad input raises the NumPy flavour's errors, with the same messages. The NaN check is lazy: a
 tensor whose sum is not NaN holds no NaN, so clean input costs one read-only pass.
 
-Every composed operation writes a full temporary, which costs more than the arithmetic; so the
-``'mean'``/``'sum'`` paths fold their last product into a ``dot`` or a norm, which only read
-(``benchmarks/`` measures this flavour against the built-ins).
+Every composed operation writes a full temporary, and fresh memory (its page faults) costs more
+than the arithmetic; so the ``'mean'``/``'sum'`` paths fold their last product into a ``dot`` or
+a norm, which only read, and the Huber and logit-BCE sums run block by block through small
+scratch tensors (``_BLOCK``). ``benchmarks/`` measures this flavour against the built-ins.
 """
 
 from __future__ import annotations
@@ -295,8 +296,8 @@ def label_smoothing_targets(target, num_classes, label_smoothing=0.1):
 # Regression (chapter 3)
 # ----------------------------------------------------------------------------------------------
 
-def _residual(fn: str, input, target, reduction: str) -> tuple[Tensor, dict[str, Tensor]]:
-    """``x - y`` after the checks, and the inputs whose NaN scan waits for the loss.
+def _inputs(fn: str, input, target, reduction: str) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """Input and target after the checks, and those whose NaN scan waits for the loss.
 
     A NaN in either input makes a ``'mean'``/``'sum'`` loss NaN, so for those the scan runs only
     when the result is NaN (:func:`_nan_checked`): clean input costs no extra pass.
@@ -306,11 +307,17 @@ def _residual(fn: str, input, target, reduction: str) -> tuple[Tensor, dict[str,
     x = _float(fn, "input", input, allow_nan=deferred)
     y = _float(fn, "target", target, like=x, allow_nan=deferred)
     _same_shape(fn, "input", x, "target", y)
-    return x - y, ({"input": x, "target": y} if deferred else {})
+    return x, y, ({"input": x, "target": y} if deferred else {})
+
+
+def _residual(fn: str, input, target, reduction: str) -> tuple[Tensor, dict[str, Tensor]]:
+    """``x - y`` after :func:`_inputs`' checks, and the inputs whose NaN scan is deferred."""
+    x, y, unchecked = _inputs(fn, input, target, reduction)
+    return x - y, unchecked
 
 
 def _nan_checked(fn: str, loss: Tensor, unchecked: dict[str, Tensor]) -> Tensor:
-    """``loss``, once the deferred NaN checks of ``unchecked`` passed (see :func:`_residual`)."""
+    """``loss``, once the deferred NaN checks of ``unchecked`` passed (see :func:`_inputs`)."""
     if unchecked and bool(torch.isnan(loss.detach())):
         for arg, t in unchecked.items():
             _raise_if_nan(fn, arg, t)
@@ -353,42 +360,80 @@ def l1_loss(input, target, reduction="mean"):
     return _nan_checked("l1_loss", _absolute(e, reduction), unchecked)
 
 
+# Elements per block of a blockwise reduction: the scratch blocks (2 MiB each in float64) are
+# allocated once per call and stay in the last-level cache, where every whole-array temporary
+# would be 8 MB of fresh memory per 10^6 elements, page faults included
+_BLOCK = 1 << 18
+
+
+def _block_count(n: int) -> int:
+    """How many blocks ``t.split(_BLOCK)`` gives for ``n`` elements (an empty tensor gives one)."""
+    return max(1, -(-n // _BLOCK))
+
+
+def _huber_total(x: Tensor, y: Tensor, delta: float) -> Tensor:
+    """``sum c (e - c / 2)`` with ``e = x - y``, ``c = clamp(e, -delta, delta)``, block by block.
+
+    Each block's ``e`` and ``c`` are written into the rows of one (2, block) scratch tensor, and
+    one matrix-vector product with ``c`` gives both ``sum c e`` and ``sum c^2``: the reduced loss
+    allocates no temporary the size of the input.
+    """
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    scratch = xf.new_empty((2, min(xf.numel(), _BLOCK)))
+    sums = xf.new_zeros((_block_count(xf.numel()), 2))  # per block: sum c e, sum c^2
+    for xs, ys, out in zip(xf.split(_BLOCK), yf.split(_BLOCK), sums, strict=True):
+        ec = scratch[:, :xs.numel()]
+        torch.sub(xs, ys, out=ec[0])
+        torch.clamp(ec[0], -delta, delta, out=ec[1])
+        torch.mv(ec, ec[1], out=out)
+    ce, cc = sums.sum(dim=0)
+    return ce - 0.5 * cc
+
+
 class _Huber(torch.autograd.Function):
-    """Huber's loss of the residual ``e``, from the clipped residual ``c = clamp(e, -d, d)``.
+    """Huber's loss of ``e = x - y``, from the clipped residual ``c = clamp(e, -d, d)``.
 
     ``c (e - c / 2)`` is ``e^2 / 2`` where ``|e| <= d`` and ``d (|e| - d / 2)`` outside: one
     expression for both branches. Its derivative in ``e`` is ``c`` itself: ``c`` maximises
     ``c e - c^2 / 2`` over ``|c| <= d``, so the path through the clamp contributes
     ``(e - c) dc/de = 0`` everywhere. Autograd would still run that zero through the clamp, the
     products and a sum, four extra passes over the data; the backward pass here is the gradient
-    itself, ``grad * c``, recomputed from ``e`` with differentiable operations, so second
-    derivatives (1 inside the band, 0 outside) come out right as well. A first derivative alone
-    reuses the forward pass's ``c``.
+    itself, ``grad * c`` (and ``-grad * c`` for the target), recomputed from ``x`` and ``y`` in
+    place, or with differentiable operations under ``create_graph=True`` so that second
+    derivatives (1 inside the band, 0 outside) come out right as well. ``'mean'``/``'sum'`` sum
+    block by block (:func:`_huber_total`).
     """
 
     @staticmethod
-    def forward(ctx, e: Tensor, delta: float, how: str) -> Tensor:
+    def forward(ctx, x: Tensor, y: Tensor, delta: float, how: str) -> Tensor:
         ctx.delta, ctx.how = delta, how
-        c = F.hardtanh(e, -delta, delta)
-        ctx.save_for_backward(e, c)
+        ctx.save_for_backward(x, y)
         if how == "none":
-            return torch.add(e, c, alpha=-0.5).mul_(c)
-        # sum(c e) - ||c||^2 / 2: two read-only reductions, no further temporary
-        s = _dot(c, e) - 0.5 * _dot(c, c)
-        return s if how == "sum" else s / e.numel()
+            e = x - y
+            c = F.hardtanh(e, -delta, delta)
+            return e.sub_(c, alpha=0.5).mul_(c)
+        s = _huber_total(x, y, delta)
+        return s if how == "sum" else s / x.numel()
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        e, c = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: c again, as a function of e
-            c = F.hardtanh(e, -ctx.delta, ctx.delta)
+        x, y = ctx.saved_tensors
         if ctx.how == "mean":
-            grad = grad / e.numel()
-        return c * grad, None, None
+            grad = grad / x.numel()
+        if torch.is_grad_enabled():  # create_graph=True: c as a function of x and y
+            grad_x = F.hardtanh(x - y, -ctx.delta, ctx.delta) * grad
+        else:
+            grad_x = torch.sub(x, y).clamp_(-ctx.delta, ctx.delta).mul_(grad)
+        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None), None, None
 
 
-def _huber(e: Tensor, delta: float, how: str) -> Tensor:
-    return _Huber.apply(e, delta, how)
+def _huber(x: Tensor, y: Tensor, delta: float, how: str) -> Tensor:
+    """Huber's loss of ``x - y``; a reduced value that no gradient will flow through skips the
+    autograd machinery (:class:`_Huber`) and is summed block by block directly."""
+    if how == "none" or (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)):
+        return _Huber.apply(x, y, delta, how)
+    s = _huber_total(x, y, delta)
+    return s if how == "sum" else s / x.numel()
 
 
 def huber_loss(input, target, delta=1.0, reduction="mean"):
@@ -401,8 +446,8 @@ def huber_loss(input, target, delta=1.0, reduction="mean"):
     fn = "huber_loss"
     delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
-    e, unchecked = _residual(fn, input, target, reduction)
-    return _nan_checked(fn, _huber(e, delta, reduction), unchecked)
+    x, y, unchecked = _inputs(fn, input, target, reduction)
+    return _nan_checked(fn, _huber(x, y, delta, reduction), unchecked)
 
 
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
@@ -414,10 +459,10 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     fn = "smooth_l1_loss"
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
-    e, unchecked = _residual(fn, input, target, reduction)
+    x, y, unchecked = _inputs(fn, input, target, reduction)
     if beta == 0:  # a band of width 0: the limit is plain L1, not 0 / 0
-        return _nan_checked(fn, _absolute(e, reduction), unchecked)
-    return _nan_checked(fn, _huber(e, beta, reduction) / beta, unchecked)
+        return _nan_checked(fn, _absolute(x - y, reduction), unchecked)
+    return _nan_checked(fn, _huber(x, y, beta, reduction) / beta, unchecked)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -499,6 +544,22 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce_product(loss, w.expand_as(loss), reduction)
 
 
+def _log1p_exp_total(t: Tensor, k: Tensor | None = None) -> Tensor:
+    """``sum k log1p(exp(t))`` (``k = 1`` when None), block by block: no temporary the size of
+    ``t`` (see ``_BLOCK``). ``exp`` then ``log1p`` in place is ``softplus`` for ``t <= 0``."""
+    tf = t.reshape(-1)
+    kf = tf if k is None else k.reshape(-1)  # tf is a placeholder, unread when k is None
+    scratch = tf.new_empty(min(tf.numel(), _BLOCK))
+    sums = tf.new_zeros(_block_count(tf.numel()))
+    for ts, ks, out in zip(tf.split(_BLOCK), kf.split(_BLOCK), sums, strict=True):
+        block = torch.exp(ts, out=scratch[:ts.numel()]).log1p_()
+        if k is None:
+            torch.sum(block, dim=0, out=out)
+        else:
+            torch.dot(block, ks, out=out)
+    return sums.sum()
+
+
 class _BCEWithLogits(torch.autograd.Function):
     """Unweighted BCE on logits as two non-negative parts, ``A + s x``, reduced by ``how``.
 
@@ -522,20 +583,19 @@ class _BCEWithLogits(torch.autograd.Function):
     def forward(ctx, x: Tensor, y: Tensor, pw: Tensor | None, how: str) -> Tensor:
         ctx.how = how
         minus_abs = x.abs().neg_()
-        log1p_e = F.softplus(minus_abs)  # log1p(exp(-|x|))
         # x >= 0, except that -0.0 counts as negative: the backward's copysign reads the sign bit
         positive = torch.signbit(x).logical_not_()
         if pw is None:
             k, slope = None, positive.to(x.dtype).sub_(y)  # step(x) - y
         else:
             k = torch.addcmul(torch.ones_like(y), pw - 1.0, y)
-            log1p_e.mul_(k)
             slope = torch.where(positive, 1.0 - y, -pw * y)
         ctx.save_for_backward(x, y, pw, minus_abs, slope, k)
         if how == "none":
-            return log1p_e.addcmul_(slope, x)
+            log1p_e = F.softplus(minus_abs)  # log1p(exp(-|x|))
+            return (log1p_e if k is None else log1p_e.mul_(k)).addcmul_(slope, x)
         # sum(A) + sum(s x): both parts are non-negative, so summing them apart loses nothing
-        total = log1p_e.sum() + _dot(slope, x)
+        total = _log1p_exp_total(minus_abs, k) + _dot(slope, x)
         return total if how == "sum" else total / x.numel()
 
     @staticmethod
@@ -552,7 +612,8 @@ class _BCEWithLogits(torch.autograd.Function):
             tail = torch.sigmoid(minus_abs)  # sigmoid(-|x|)
             if k is not None:
                 tail.mul_(k)
-            grad_x = torch.sub(slope, tail.copysign_(x)).mul_(grad)
+            # s - sign(x) k sigmoid(-|x|), written over tail: a fresh tensor costs its page faults
+            grad_x = torch.sub(slope, tail.copysign_(x), out=tail).mul_(grad)
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             softplus_neg = F.softplus(-x)
         if ctx.needs_input_grad[1]:
@@ -573,7 +634,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     divides by the number of elements. Shapes as :func:`binary_cross_entropy`.
     """
     fn = "binary_cross_entropy_with_logits"
-    # a NaN in either input makes a 'mean' or 'sum' NaN: scan for it only then (as _residual)
+    # a NaN in either input makes a 'mean' or 'sum' NaN: scan for it only then (as _inputs)
     deferred = reduction != "none"
     x, y = _pair(fn, input, target, reduction, allow_nan=deferred)
     unchecked = {"input": x, "target": y} if deferred else {}
