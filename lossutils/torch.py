@@ -745,7 +745,16 @@ def _index_target(fn: str, target, x: Tensor, cdim: int, ignore_index: int,
                "give one class id per item: input is (N, C, d1, ...) and target (N, d1, ...)")
         _checks.fail(fn, "target shape", f"is {tuple(y.shape)}",
                      f"{expected} for input of shape {tuple(x.shape)} (class dim {cdim})", fix)
-    c = x.shape[cdim]
+    if not 0 <= ignore_index < x.shape[cdim]:
+        # an id outside [0, C) makes the gather in _nll_of fail, whether it is ignore_index or a
+        # mistake: the range is checked there, only then (_counted_ids), and costs clean ids nothing
+        return y, None
+    return _counted_ids(fn, y, x.shape[cdim], ignore_index)
+
+
+def _counted_ids(fn: str, y: Tensor, c: int, ignore_index: int) -> tuple[Tensor, Tensor | None]:
+    """Class ids with ignored items set to class 0, and the mask of counted items (None when
+    nothing is ignored); an id outside ``[0, C)`` that is not ``ignore_index`` is an error."""
     if not y.numel():
         return y, None
     lo, hi = (int(v) for v in torch.aminmax(y))
@@ -761,15 +770,21 @@ def _index_target(fn: str, target, x: Tensor, cdim: int, ignore_index: int,
 
 
 def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
-            w: Tensor | None, eps: float, reduction: str, check_nan: bool = False) -> Tensor:
+            w: Tensor | None, eps: float, reduction: str, ignore_index: int,
+            check_nan: bool = False) -> Tensor:
     """``(1 - eps) (-w_y log p_y) + (eps / C) sum_k w_k (-log p_k)`` per counted item.
 
     That is the cross-entropy against the target ``(1 - eps) onehot(y) + eps / C``. Ignored items
     give 0. ``'mean'`` divides both terms by ``sum_i w_{y_i}`` over the counted items (the count,
-    without weights), so all items ignored gives 0 / 0 = NaN, as torch.
+    without weights), so all items ignored gives 0 / 0 = NaN, as torch. Ids that
+    :func:`_index_target` left unchecked are checked here if the gather finds one out of range.
     """
     c = logp.shape[cdim]
-    picked = logp.gather(cdim, y.unsqueeze(cdim))  # log p_y, with the class dim kept as size 1
+    try:
+        picked = logp.gather(cdim, y.unsqueeze(cdim))  # log p_y, the class dim kept as size 1
+    except RuntimeError:  # "index ... is out of bounds": ignored items, or a wrong id
+        y, counted = _counted_ids(fn, y, c, ignore_index)
+        picked = logp.gather(cdim, y.unsqueeze(cdim))
     if w is None and counted is None and not eps and reduction != "none":
         # the common case, kept to the fewest tensor operations: on a small batch each one's
         # dispatch costs as much as the gather itself
@@ -835,7 +850,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         total = -_dot(q, logp)
         return total if reduction == "sum" else total / (x.numel() // x.shape[cdim])
     y, counted = _index_target(fn, target, x, cdim, int(ignore_index), probs_allowed=True)
-    return _nll_of(fn, torch.log_softmax(x, dim=cdim), y, counted, cdim, w, eps, reduction)
+    return _nll_of(fn, torch.log_softmax(x, dim=cdim), y, counted, cdim, w, eps, reduction,
+                   int(ignore_index))
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -850,7 +866,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, None,
                                  allow_nan=True)
     y, counted = _index_target(fn, target, x, cdim, int(ignore_index), probs_allowed=False)
-    return _nll_of(fn, x, y, counted, cdim, w, 0.0, reduction, check_nan=True)
+    return _nll_of(fn, x, y, counted, cdim, w, 0.0, reduction, int(ignore_index), check_nan=True)
 
 
 # ----------------------------------------------------------------------------------------------

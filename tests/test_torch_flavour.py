@@ -434,6 +434,11 @@ ERRORS = [
     ("cross_entropy", (np.zeros((3, 4)), np.full((3, 4), 0.25)), {"ignore_index": 0}),
     ("cross_entropy", (np.zeros((3, 4)), np.full((3, 4), 2.0)), {}),
     ("nll_loss", (np.array([[0.0, np.nan]]), np.array([1])), {}),
+    # ids out of range are found when the gather fails (lossutils.torch._counted_ids)
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, 4, 1])), {}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, -1, 1])), {}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([-100, 5, 1])), {}),
+    ("cross_entropy", (np.zeros((3, 4)), np.array([0, 7, 1])), {"ignore_index": 2}),
     ("kl_div", (np.zeros(3), np.array([0.5, -0.1, 0.6])), {}),
     ("kl_div", (np.zeros(3), np.full(3, 1 / 3)), {"reduction": "avg"}),
     ("entropy", (np.array([0.5, 0.6]),), {}),
