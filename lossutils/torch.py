@@ -1169,42 +1169,109 @@ def _cpu_float64(x: Tensor) -> np.ndarray:
     return x.detach().to("cpu", torch.float64).numpy()
 
 
-def _distances(x: Tensor, squared: bool = False) -> Tensor:
+# Rows of the upper triangle per block of the distance matrix: each block's product is written
+# into the result in place, and its masks are (R, B) scratch tensors that malloc hands back
+_DISTANCE_ROWS = 256
+
+
+def _centre(x: Tensor) -> Tensor:
+    """A point inside the cloud of rows: the coordinate-wise median of at most 64 rows spread over
+    the batch. Each coordinate is a data value, so integer data keep exact distances; a
+    translation, so it carries no gradient."""
+    return x.detach()[::max(1, x.shape[0] // 64)].median(dim=0).values
+
+
+class _PairwiseDistances(torch.autograd.Function):
     """Euclidean distances of all pairs, accurate for close pairs too (the NumPy flavour's method).
 
-    The expanded ``|xi|^2 + |xj|^2 - 2 xi.xj`` runs as one matrix product on rows shifted to the
-    batch's median (distances do not change; norms shrink to the cloud's own size). Pairs where it
-    cancelled most of its digits, ``d^2 <= NEAR (|xi|^2 + |xj|^2)``, are recomputed from the
-    difference, which is exactly 0 for equal rows. Mirroring the upper triangle makes the matrix
-    exactly symmetric with a zero diagonal. The square root's slope at 0 is taken as 0.
+    The expanded ``|xi|^2 + |xj|^2 - 2 xi.xj`` runs as products of augmented rows
+    ``[xi, |xi|^2, 1] . [-2 xj, 1, |xj|^2]`` on rows shifted into the cloud (:func:`_centre`;
+    distances do not change, norms shrink to the cloud's own size), one block of rows at a time,
+    only on and above the diagonal: half the arithmetic of the full product, and each entry is
+    computed once, so its mirror image below the diagonal makes the matrix exactly symmetric with
+    a zero diagonal.
+    Pairs where the expansion cancelled most of its digits, ``d^2 <= NEAR (|xi|^2 + |xj|^2)``,
+    are recomputed from their difference, which is exactly 0 for equal rows.
+
+    The backward pass is ``grad_k = sum_j S_kj (x_k - x_j)`` with ``S = (G + G^T) / D`` (``2 (G +
+    G^T)`` for squared distances): ``r_k x_k - (S x)_k``, one matrix product, with the near pairs'
+    terms formed from their differences (the expanded form would cancel there) and slope 0 where
+    a distance is 0. With ``create_graph=True`` the same sum runs in differentiable operations on
+    the saved output, whose derivative is this backward again: second derivatives work.
     """
-    b = x.shape[0]
-    if b == 0:
+
+    @staticmethod
+    def forward(ctx, x: Tensor, squared: bool) -> Tensor:
+        b = x.shape[0]
+        xs = x - _centre(x)
+        sq = _rowdot(xs, xs)
+        ones = xs.new_ones((b, 1))
+        left = torch.cat([xs, sq[:, None], ones], dim=1)
+        right = torch.cat([xs * -2.0, ones, sq[:, None]], dim=1)
+        d = xs.new_empty((b, b))
+        near_i, near_j, near_d2 = [], [], []
+        for r0 in range(0, b, _DISTANCE_ROWS):
+            r1 = min(r0 + _DISTANCE_ROWS, b)
+            block = torch.mm(left[r0:r1], right[r0:].T, out=d[r0:r1, r0:])  # written in place
+            diagonal = block[:, :r1 - r0]
+            diagonal.triu_(1)
+            near = torch.le(block, torch.add(sq[r0:r1, None], sq[None, r0:]).mul_(NEAR))
+            near[:, :r1 - r0].triu_(1)  # below the diagonal, the zeros above are "near"
+            i, j = torch.nonzero(near, as_tuple=True)
+            if i.numel():
+                diff = x[i + r0] - x[j + r0]
+                exact = _rowdot(diff, diff)
+                block[i, j] = exact
+                near_i.append(i + r0)
+                near_j.append(j + r0)
+                near_d2.append(exact)
+            if not squared:
+                block.sqrt_()
+            d[r1:, r0:r1] = block[:, r1 - r0:].T  # the mirror image below the diagonal
+            diagonal += diagonal.T.clone()  # the diagonal block is upper triangular: mirror it
+        i, j, d2 = (torch.cat(t) if t else xs.new_zeros(0, dtype=dt)
+                    for t, dt in ((near_i, torch.int64), (near_j, torch.int64),
+                                  (near_d2, xs.dtype)))
+        ctx.squared = squared
+        ctx.save_for_backward(x, xs, d, i, j, d2)
+        return d
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, xs, d, i, j, d2 = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: the same sum, differentiable
+            s = grad + grad.T
+            if ctx.squared:
+                s = 2.0 * s
+            else:  # d is this function's output: its own backward differentiates it
+                positive = d > 0
+                s = torch.where(positive, s / torch.where(positive, d, 1.0), 0.0)
+            s = s * (1.0 - torch.eye(s.shape[0], dtype=s.dtype, device=s.device))
+            xs = x - _centre(x)
+            return xs * s.sum(dim=1, keepdim=True) - s @ xs, None
+        s = grad + grad.T
+        if ctx.squared:
+            s.mul_(2.0)
+        else:
+            s.div_(d)  # inf or NaN where d = 0: the diagonal and equal rows, set to 0 below
+        s.fill_diagonal_(0.0)
+        w = s[i, j]
+        if not ctx.squared:
+            w = torch.where(d2 > 0, w, 0.0)  # the slope of a zero distance is taken as 0
+        s[i, j] = 0.0
+        s[j, i] = 0.0
+        g = torch.addmm(xs * s.sum(dim=1, keepdim=True), s, xs, alpha=-1.0)
+        if i.numel():
+            pull = (x[i] - x[j]).mul_(w[:, None])
+            g.index_add_(0, i, pull).index_add_(0, j, pull, alpha=-1.0)
+        return g, None
+
+
+def _distances(x: Tensor, squared: bool = False) -> Tensor:
+    """All pairwise Euclidean distances of the rows of ``x`` (:class:`_PairwiseDistances`)."""
+    if x.shape[0] == 0:
         return x.new_zeros((0, 0))
-    shift = x.detach().median(dim=0).values  # a translation: detaching it loses no gradient
-    xs = x - shift
-    sq = _rowdot(xs, xs)
-    outer = sq[:, None] + sq[None, :]
-    # B x B steps write in place where autograd allows: a fresh B x B tensor costs its page
-    # faults, more than the arithmetic (addmm's and triu's backward passes read no output)
-    d2 = torch.addmm(outer, xs, xs.T, alpha=-2.0).triu_(1)
-    with torch.no_grad():  # addmm's backward does not read outer either: scale it in place
-        i, j = torch.nonzero((d2 <= outer.mul_(NEAR)).triu_(1), as_tuple=True)
-    if i.numel():
-        diff = x[i] - x[j]
-        exact = _rowdot(diff, diff)
-        d2 = d2.index_put_((i, j), exact)
-    # the mirror: torch copies a transposed square matrix in cache-sized tiles, where adding the
-    # transposed view itself would read it column by column
-    d2 = d2.T.contiguous().add_(d2)
-    if squared:
-        return d2
-    if not (i.numel() and bool((exact == 0).any())):
-        # the only zeros are on the diagonal, whose (infinite) slope triu's backward discards
-        return d2.sqrt_()
-    # equal rows: sqrt has an infinite slope at 0, so take it only where d2 > 0 (slope 0 there)
-    positive = d2 > 0
-    return torch.where(positive, torch.sqrt(torch.where(positive, d2, 1.0)), 0.0)
+    return _PairwiseDistances.apply(x, squared)
 
 
 def pairwise_distances(embeddings, squared=False):

@@ -508,6 +508,48 @@ def test_kl_div_mean_warns_in_both_flavours():
         L.kl_div(torch.log(torch.full((2, 3), 1 / 3)), torch.full((2, 3), 1 / 3))
 
 
+def _cloud_with_near_pairs_across_blocks():
+    # more rows than one block of lossutils.torch._DISTANCE_ROWS, far from the origin, with
+    # near-duplicates and exact duplicates whose partners sit in other blocks
+    r = np.random.default_rng(11)
+    b = 2 * L._DISTANCE_ROWS + 50
+    emb = r.normal(size=(b, 3)) + 1e3
+    emb[300:350] = emb[:50] + 1e-7 * r.normal(size=(50, 3))
+    emb[b - 1] = emb[3]
+    emb[b - 2] = emb[260]
+    return emb
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_pairwise_distances_over_several_blocks(squared):
+    emb = _cloud_with_near_pairs_across_blocks()
+    x = torch.tensor(emb, requires_grad=True)
+    got = L.pairwise_distances(x, squared=squared)
+    assert torch.equal(got, got.T) and bool((got.diagonal() == 0).all())
+    assert got[3, -1] == 0 and got[260, -2] == 0
+    np.testing.assert_allclose(got.detach().numpy(), N.pairwise_distances(emb, squared=squared),
+                               rtol=1e-12, atol=0)
+    # the gradient against the direct sum over differences, sum_j (G_kj + G_jk) dD_kj / dx_k
+    g = np.random.default_rng(3).normal(size=got.shape)
+    got.backward(torch.tensor(g))
+    diff = emb[:, None, :] - emb[None, :, :]
+    dist = np.sqrt((diff**2).sum(-1))
+    s = g + g.T
+    if squared:
+        s = 2 * s
+    else:
+        s = np.divide(s, dist, out=np.zeros_like(s), where=dist > 0)
+    expected = (s[:, :, None] * diff).sum(axis=1)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-9, atol=1e-9 * abs(expected).max())
+
+
+def test_pairwise_distances_second_derivatives():
+    # create_graph=True differentiates the formula: second derivatives of well-separated rows
+    emb = torch.tensor(np.random.default_rng(2).normal(size=(4, 3)), requires_grad=True)
+    for squared in (False, True):
+        assert torch.autograd.gradgradcheck(lambda e, s=squared: L.pairwise_distances(e, s), (emb,))
+
+
 def test_pairwise_distances_keep_close_pairs_far_from_the_origin():
     r = np.random.default_rng(5)
     base = r.normal(size=(6, 4)) + 1e5  # a cloud far from the origin
