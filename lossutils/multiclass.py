@@ -105,9 +105,18 @@ def _keep(a, axis):
     return a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
 
 
+def _flat_rows(a, idx):
+    """For a C-contiguous (N, C) array: its flat view and the flat positions of ``a[i, idx_i]``.
+    One index into the flat view is about 1.5x faster than fancy indexing with two arrays."""
+    return a.reshape(-1), np.arange(0, a.size, a.shape[1]) + idx[:, 0]
+
+
 def _pick(a, idx, axis):
-    """``a[i, idx_i, ...]`` for every item, keepdims (``np.take_along_axis``; plain fancy indexing
+    """``a[i, idx_i, ...]`` for every item, keepdims (``np.take_along_axis``; direct indexing
     for the common (N, C) case, several times faster on small blocks)."""
+    if a.ndim == 2 and a.flags.c_contiguous:
+        flat, pos = _flat_rows(a, idx)
+        return flat[pos][:, None]
     if a.ndim == 2:
         return a[np.arange(a.shape[0]), idx[:, 0]][:, None]
     return np.take_along_axis(a, idx, axis=axis)
@@ -115,7 +124,10 @@ def _pick(a, idx, axis):
 
 def _add_at_picked(a, idx, values, axis):
     """``a[i, idx_i, ...] += values_i`` in place, one entry per item (``values`` keepdims)."""
-    if a.ndim == 2:
+    if a.ndim == 2 and a.flags.c_contiguous:
+        flat, pos = _flat_rows(a, idx)
+        flat[pos] += values[:, 0]
+    elif a.ndim == 2:
         a[np.arange(a.shape[0]), idx[:, 0]] += values[:, 0]
     else:
         np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=axis) + values, axis=axis)

@@ -422,8 +422,12 @@ class _Huber(torch.autograd.Function):
             grad = grad / x.numel()
         if torch.is_grad_enabled():  # create_graph=True: c as a function of x and y
             grad_x = F.hardtanh(x - y, -ctx.delta, ctx.delta) * grad
-        else:
-            grad_x = torch.sub(x, y).clamp_(-ctx.delta, ctx.delta).mul_(grad)
+        else:  # block by block, so that only the first of the three passes leaves the cache
+            grad_x = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+            pieces = (grad_x.view(-1), x.reshape(-1), y.reshape(-1),
+                      grad.reshape(-1) if grad.dim() else grad.expand(x.numel()))
+            for g, xs, ys, gs in zip(*(t.split(_BLOCK) for t in pieces), strict=True):
+                torch.sub(xs, ys, out=g).clamp_(-ctx.delta, ctx.delta).mul_(gs)
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None), None, None
 
 

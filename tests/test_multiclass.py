@@ -127,6 +127,18 @@ def test_nll_loss_matches_torch(reduction, shape, weighted):
         L.cross_entropy(x, t, w, reduction=reduction), rtol=1e-13)
 
 
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+def test_strided_inputs_pick_the_same_entries(name):
+    # (N, C) inputs are picked through their flat view when C-contiguous, by row and column
+    # indices otherwise: a transposed copy and a column slice must give the same values
+    x = RNG.normal(size=(7, 5))
+    t = np.array([0, 4, 2, 2, 1, -100, 3])
+    for strided in (np.asfortranarray(x), np.hstack([x, x])[:, :5]):
+        assert not strided.flags.c_contiguous
+        for f in (getattr(L, name), getattr(L, f"{name}_grad")):
+            np.testing.assert_array_equal(f(strided, t, reduction="sum"), f(x, t, reduction="sum"))
+
+
 def test_every_item_ignored_gives_nan_mean_like_torch():
     x, t = RNG.normal(size=(3, 4)), np.full(3, -100)
     for fn, grad_fn, tfn in [(L.cross_entropy, L.cross_entropy_grad, F.cross_entropy),
