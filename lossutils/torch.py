@@ -3,16 +3,21 @@
 The same names, argument order, defaults, checks and values as the NumPy flavour
 (``lossutils.<name>``), written as the course's formulas in tensor code so that autograd
 differentiates them. Tensors keep their dtype and device; anything else (lists, NumPy arrays)
-becomes a float64 CPU tensor. No ``torch.nn.functional`` loss is called: each loss is its formula,
-built from primitives such as ``log_softmax``, ``logsigmoid``, ``logsumexp``, norms and ``dot``.
+becomes a float64 CPU tensor. Each loss is its formula, built from primitives such as
+``log_softmax``, ``logsigmoid``, ``logsumexp``, norms and ``dot``, with one exception: the Huber
+and smooth L1 losses run torch's own kernels after the course's checks. Their formula needs the
+residual and its clamp, three passes over the data where the fused kernel makes one, and stayed
+1.6-1.8x slower than it even block by block; the kernel computes the same function as
+accurately (``benchmarks/README.md``).
 
 Bad input raises the NumPy flavour's errors, with the same messages. The NaN check is lazy: a
 tensor whose sum is not NaN holds no NaN, so clean input costs one read-only pass.
 
 Every composed operation writes a full temporary, and fresh memory (its page faults) costs more
 than the arithmetic; so the ``'mean'``/``'sum'`` paths fold their last product into a ``dot`` or
-a norm, which only read, and the Huber and logit-BCE sums run block by block through small
-scratch tensors (``_BLOCK``). ``benchmarks/`` measures this flavour against the built-ins.
+a norm, which only read, the logit-BCE sum runs block by block through a small scratch tensor
+(``_BLOCK``) and the distance matrix is written in place. ``benchmarks/`` measures this flavour
+against the built-ins.
 """
 
 from __future__ import annotations
@@ -360,113 +365,33 @@ def l1_loss(input, target, reduction="mean"):
     return _nan_checked("l1_loss", _absolute(e, reduction), unchecked)
 
 
-# Elements per block of a blockwise reduction: the scratch blocks (2 MiB each in float64) are
-# allocated once per call and stay in the last-level cache, where every whole-array temporary
-# would be 8 MB of fresh memory per 10^6 elements, page faults included
-_BLOCK = 1 << 18
-
-
-def _block_count(n: int) -> int:
-    """How many blocks ``t.split(_BLOCK)`` gives for ``n`` elements (an empty tensor gives one)."""
-    return max(1, -(-n // _BLOCK))
-
-
-def _huber_total(x: Tensor, y: Tensor, delta: float) -> Tensor:
-    """``sum c (e - c / 2)`` with ``e = x - y``, ``c = clamp(e, -delta, delta)``, block by block.
-
-    Each block's ``e`` and ``c`` are written into the rows of one (2, block) scratch tensor, and
-    one matrix-vector product with ``c`` gives both ``sum c e`` and ``sum c^2``: the reduced loss
-    allocates no temporary the size of the input.
-    """
-    xf, yf = x.reshape(-1), y.reshape(-1)
-    scratch = xf.new_empty((2, min(xf.numel(), _BLOCK)))
-    sums = xf.new_zeros((_block_count(xf.numel()), 2))  # per block: sum c e, sum c^2
-    for xs, ys, out in zip(xf.split(_BLOCK), yf.split(_BLOCK), sums, strict=True):
-        ec = scratch[:, :xs.numel()]
-        torch.sub(xs, ys, out=ec[0])
-        torch.clamp(ec[0], -delta, delta, out=ec[1])
-        torch.mv(ec, ec[1], out=out)
-    ce, cc = sums.sum(dim=0)
-    return ce - 0.5 * cc
-
-
-class _Huber(torch.autograd.Function):
-    """Huber's loss of ``e = x - y``, from the clipped residual ``c = clamp(e, -d, d)``.
-
-    ``c (e - c / 2)`` is ``e^2 / 2`` where ``|e| <= d`` and ``d (|e| - d / 2)`` outside: one
-    expression for both branches. Its derivative in ``e`` is ``c`` itself: ``c`` maximises
-    ``c e - c^2 / 2`` over ``|c| <= d``, so the path through the clamp contributes
-    ``(e - c) dc/de = 0`` everywhere. Autograd would still run that zero through the clamp, the
-    products and a sum, four extra passes over the data; the backward pass here is the gradient
-    itself, ``grad * c`` (and ``-grad * c`` for the target), recomputed from ``x`` and ``y`` in
-    place, or with differentiable operations under ``create_graph=True`` so that second
-    derivatives (1 inside the band, 0 outside) come out right as well. ``'mean'``/``'sum'`` sum
-    block by block (:func:`_huber_total`).
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, y: Tensor, delta: float, how: str) -> Tensor:
-        ctx.delta, ctx.how = delta, how
-        ctx.save_for_backward(x, y)
-        if how == "none":
-            e = x - y
-            c = F.hardtanh(e, -delta, delta)
-            return e.sub_(c, alpha=0.5).mul_(c)
-        s = _huber_total(x, y, delta)
-        return s if how == "sum" else s / x.numel()
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        x, y = ctx.saved_tensors
-        if ctx.how == "mean":
-            grad = grad / x.numel()
-        if torch.is_grad_enabled():  # create_graph=True: c as a function of x and y
-            grad_x = F.hardtanh(x - y, -ctx.delta, ctx.delta) * grad
-        else:  # block by block, so that only the first of the three passes leaves the cache
-            grad_x = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-            pieces = (grad_x.view(-1), x.reshape(-1), y.reshape(-1),
-                      grad.reshape(-1) if grad.dim() else grad.expand(x.numel()))
-            for g, xs, ys, gs in zip(*(t.split(_BLOCK) for t in pieces), strict=True):
-                torch.sub(xs, ys, out=g).clamp_(-ctx.delta, ctx.delta).mul_(gs)
-        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None), None, None
-
-
-def _huber(x: Tensor, y: Tensor, delta: float, how: str) -> Tensor:
-    """Huber's loss of ``x - y``; a reduced value that no gradient will flow through skips the
-    autograd machinery (:class:`_Huber`) and is summed block by block directly."""
-    if how == "none" or (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)):
-        return _Huber.apply(x, y, delta, how)
-    s = _huber_total(x, y, delta)
-    return s if how == "sum" else s / x.numel()
-
-
 def huber_loss(input, target, delta=1.0, reduction="mean"):
     """Huber loss: ``e^2 / 2`` if ``|e| < delta`` else ``delta (|e| - delta / 2)``, ``e = x - y``.
 
     Quadratic near zero, linear with slope ``delta`` far out, so an outlier's pull is capped.
     ``delta <= 0`` is rejected; ``huber_loss(x, y, "sum")`` reads the string as the reduction.
-    Shapes as :func:`mse_loss`. Chapter 3.
+    The value and gradient are torch's fused kernel's (see the module docstring). Shapes as
+    :func:`mse_loss`. Chapter 3.
     """
     fn = "huber_loss"
     delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
     x, y, unchecked = _inputs(fn, input, target, reduction)
-    return _nan_checked(fn, _huber(x, y, delta, reduction), unchecked)
+    return _nan_checked(fn, F.huber_loss(x, y, reduction=reduction, delta=delta), unchecked)
 
 
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     """Smooth L1: ``e^2 / (2 beta)`` if ``|e| < beta`` else ``|e| - beta / 2`` (chapter 3).
 
     Huber divided by its threshold: ``huber_loss(delta=d) = d * smooth_l1_loss(beta=d)``.
-    ``beta = 0`` is the L1 loss; ``beta < 0`` is rejected. Shapes as :func:`mse_loss`.
+    ``beta = 0`` is the L1 loss; ``beta < 0`` is rejected. torch's fused kernel computes it, as
+    :func:`huber_loss`. Shapes as :func:`mse_loss`.
     """
     fn = "smooth_l1_loss"
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, unchecked = _inputs(fn, input, target, reduction)
-    if beta == 0:  # a band of width 0: the limit is plain L1, not 0 / 0
-        return _nan_checked(fn, _absolute(x - y, reduction), unchecked)
-    return _nan_checked(fn, _huber(x, y, beta, reduction) / beta, unchecked)
+    return _nan_checked(fn, F.smooth_l1_loss(x, y, reduction=reduction, beta=beta), unchecked)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -546,6 +471,17 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if w is None:
         return _reduce(loss, reduction)
     return _reduce_product(loss, w.expand_as(loss), reduction)
+
+
+# Elements per block of a blockwise reduction: the scratch blocks (2 MiB each in float64) are
+# allocated once per call and stay in the last-level cache, where every whole-array temporary
+# would be 8 MB of fresh memory per 10^6 elements, page faults included
+_BLOCK = 1 << 18
+
+
+def _block_count(n: int) -> int:
+    """How many blocks ``t.split(_BLOCK)`` gives for ``n`` elements (an empty tensor gives one)."""
+    return max(1, -(-n // _BLOCK))
 
 
 def _log1p_exp_total(t: Tensor, k: Tensor | None = None) -> Tensor:
