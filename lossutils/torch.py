@@ -4,11 +4,13 @@ The same names, argument order, defaults, checks and values as the NumPy flavour
 (``lossutils.<name>``), written as the course's formulas in tensor code so that autograd
 differentiates them. Tensors keep their dtype and device; anything else (lists, NumPy arrays)
 becomes a float64 CPU tensor. Each loss is its formula, built from primitives such as
-``log_softmax``, ``logsigmoid``, ``logsumexp``, norms and ``dot``, with one exception: the Huber
-and smooth L1 losses run torch's own kernels after the course's checks. Their formula needs the
-residual and its clamp, three passes over the data where the fused kernel makes one, and stayed
-1.6-1.8x slower than it even block by block; the kernel computes the same function as
-accurately (``benchmarks/README.md``).
+``log_softmax``, ``logsigmoid``, ``logsumexp``, norms and ``dot``, with two exceptions that run
+torch's own kernels after the course's checks, because their formula could not come within 1.5x
+of the fused kernel, which computes the same function as accurately (``benchmarks/README.md``):
+the Huber and smooth L1 losses (the residual and its clamp are three passes over the data where
+the kernel makes one; 1.6-1.8x even block by block) and ``nll_loss`` (a gather, a sum and a
+scale are four tensor dispatches where the kernel is one, and at a few thousand items the
+dispatches are the cost: 1.6-2x).
 
 Bad input raises the NumPy flavour's errors, with the same messages. The NaN check is lazy: a
 tensor whose sum is not NaN holds no NaN, so clean input costs one read-only pass.
@@ -663,10 +665,9 @@ def _is_probability_target(target, x: Tensor) -> bool:
     return floating and tuple(np.shape(target)) == tuple(x.shape) and x.dim() > 0
 
 
-def _index_target(fn: str, target, x: Tensor, cdim: int, ignore_index: int,
-                  probs_allowed: bool) -> tuple[Tensor, Tensor | None]:
-    """Class ids checked like the NumPy flavour; returns (ids, None when nothing is ignored, else
-    the mask of counted items)."""
+def _class_ids(fn: str, target, x: Tensor, cdim: int, probs_allowed: bool) -> Tensor:
+    """Class ids of the right type and shape for ``x`` (the NumPy flavour's checks and errors);
+    their range is checked by :func:`_counted_ids`."""
     if not probs_allowed and _is_probability_target(target, x):
         _checks.fail(fn, "target", f"has float dtype and the input's shape {tuple(x.shape)}",
                      "integer class indices", "pass class ids, e.g. target.argmax(axis=1); for "
@@ -685,11 +686,7 @@ def _index_target(fn: str, target, x: Tensor, cdim: int, ignore_index: int,
                "give one class id per item: input is (N, C, d1, ...) and target (N, d1, ...)")
         _checks.fail(fn, "target shape", f"is {tuple(y.shape)}",
                      f"{expected} for input of shape {tuple(x.shape)} (class dim {cdim})", fix)
-    if not 0 <= ignore_index < x.shape[cdim]:
-        # an id outside [0, C) makes the gather in _nll_of fail, whether it is ignore_index or a
-        # mistake: the range is checked there, only then (_counted_ids), and costs clean ids nothing
-        return y, None
-    return _counted_ids(fn, y, x.shape[cdim], ignore_index)
+    return y
 
 
 def _counted_ids(fn: str, y: Tensor, c: int, ignore_index: int) -> tuple[Tensor, Tensor | None]:
@@ -710,14 +707,13 @@ def _counted_ids(fn: str, y: Tensor, c: int, ignore_index: int) -> tuple[Tensor,
 
 
 def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
-            w: Tensor | None, eps: float, reduction: str, ignore_index: int,
-            check_nan: bool = False) -> Tensor:
+            w: Tensor | None, eps: float, reduction: str, ignore_index: int) -> Tensor:
     """``(1 - eps) (-w_y log p_y) + (eps / C) sum_k w_k (-log p_k)`` per counted item.
 
     That is the cross-entropy against the target ``(1 - eps) onehot(y) + eps / C``. Ignored items
     give 0. ``'mean'`` divides both terms by ``sum_i w_{y_i}`` over the counted items (the count,
     without weights), so all items ignored gives 0 / 0 = NaN, as torch. Ids that
-    :func:`_index_target` left unchecked are checked here if the gather finds one out of range.
+    :func:`cross_entropy` left unchecked are checked here if the gather finds one out of range.
     """
     c = logp.shape[cdim]
     try:
@@ -729,12 +725,8 @@ def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
         # the common case, kept to the fewest tensor operations: on a small batch each one's
         # dispatch costs as much as the gather itself
         total = picked.sum()
-        if check_nan and math.isnan(total.item()) and bool(torch.isnan(picked).any()):
-            _raise_if_nan(fn, "input", logp)
         return total * (-1.0 if reduction == "sum" else -1.0 / picked.numel())
     picked = picked.squeeze(cdim)
-    if check_nan and bool(torch.isnan(picked.detach()).any()):
-        _raise_if_nan(fn, "input", logp)  # nll_loss reads only these entries, as torch does
     if w is None:
         w_y = None if counted is None else counted.to(logp.dtype)
     else:
@@ -789,7 +781,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             return -(q * logp).sum(cdim)
         total = -_dot(q, logp)
         return total if reduction == "sum" else total / (x.numel() // x.shape[cdim])
-    y, counted = _index_target(fn, target, x, cdim, int(ignore_index), probs_allowed=True)
+    y, counted = _class_ids(fn, target, x, cdim, probs_allowed=True), None
+    if 0 <= ignore_index < x.shape[cdim]:
+        # an id outside [0, C) makes the gather in _nll_of fail, whether it is ignore_index or a
+        # mistake: otherwise the range is checked there, only then, and costs clean ids nothing
+        y, counted = _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
     return _nll_of(fn, torch.log_softmax(x, dim=cdim), y, counted, cdim, w, eps, reduction,
                    int(ignore_index))
 
@@ -800,13 +796,26 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     ``input`` holds log-probabilities: nothing is applied to it, so
     ``nll_loss(log_softmax(x, dim=1), y) == cross_entropy(x, y)``. Ignored items give 0 and are
     not counted; ``'mean'`` divides by ``sum_i w_{y_i}`` over counted items. Only the entries the
-    loss reads are checked for NaN. Shapes as :func:`cross_entropy` with class ids.
+    loss reads are checked for NaN, and only when the loss is NaN. torch's kernel computes it
+    after the checks (see the module docstring); a wrong id gets the course's error, not the
+    kernel's. Shapes as :func:`cross_entropy` with class ids.
     """
     fn = "nll_loss"
     x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, None,
                                  allow_nan=True)
-    y, counted = _index_target(fn, target, x, cdim, int(ignore_index), probs_allowed=False)
-    return _nll_of(fn, x, y, counted, cdim, w, 0.0, reduction, int(ignore_index), check_nan=True)
+    y = _class_ids(fn, target, x, cdim, probs_allowed=False)
+    try:
+        loss = F.nll_loss(x, y, w, ignore_index=int(ignore_index), reduction=reduction)
+    except (IndexError, RuntimeError):  # "Target 7 is out of bounds": the course's error says more
+        _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
+        raise
+    if math.isnan(loss.item()) if loss.dim() == 0 else bool(torch.isnan(loss).any()):
+        # a NaN among the entries the loss reads, or 0 / 0 (every item ignored): tell them apart
+        y, counted = _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
+        picked = x.detach().gather(cdim, y.unsqueeze(cdim)).squeeze(cdim)
+        if bool(torch.isnan(picked if counted is None else picked[counted]).any()):
+            _raise_if_nan(fn, "input", x)
+    return loss
 
 
 # ----------------------------------------------------------------------------------------------

@@ -316,6 +316,21 @@ def test_cross_entropy_at_huge_logits_and_all_ignored():
     assert torch.isnan(ignored) and np.isnan(N.cross_entropy(x, [-100, -100]))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_checks_only_the_entries_it_reads_for_nan(reduction):
+    logp = np.log(np.full((3, 4), 0.25))
+    logp[0, 3] = logp[2, 1] = np.nan  # row 0 reads class 1; row 2 is ignored
+    ids = np.array([1, 3, -100])
+    got = L.nll_loss(torch.tensor(logp), torch.tensor(ids), reduction=reduction)
+    np.testing.assert_allclose(got.numpy(), N.nll_loss(logp, ids, reduction=reduction))
+    logp[1, 3] = np.nan  # now a read entry
+    for flavour, cast in ((N, np.asarray), (L, torch.tensor)):
+        with pytest.raises(ValueError, match=r"input contains NaN \(first at index \(0, 3\)\)"):
+            flavour.nll_loss(cast(logp), cast(ids), reduction=reduction)
+    # every item ignored: 'mean' is 0 / 0 = NaN, not an error
+    assert torch.isnan(L.nll_loss(torch.tensor(logp), torch.tensor([-100, -100, -100])))
+
+
 def test_kl_div_zero_target_against_minus_inf_log_prob_is_zero():
     x = torch.tensor([[-np.inf, -0.1], [-1.0, -0.5]], dtype=torch.float64, requires_grad=True)
     t = torch.tensor([[0.0, 1.0], [0.3, 0.7]], dtype=torch.float64)
