@@ -1152,6 +1152,17 @@ def _cpu_float64(x: Tensor) -> np.ndarray:
 _DISTANCE_ROWS = 256
 
 
+def _sqrt_(t: Tensor) -> None:
+    """``t.sqrt_()``; on the CPU through NumPy's square root, which is vectorised where torch's
+    float64 one is a scalar loop (2.9 ms against 1.5 ms per 10^6 on this course's machines).
+    Both round correctly. Only for tensors outside autograd (a Function's own results)."""
+    if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
+        a = t.numpy()
+        np.sqrt(a, out=a)
+    else:
+        t.sqrt_()
+
+
 def _centre(x: Tensor) -> Tensor:
     """A point inside the cloud of rows: the coordinate-wise median of at most 64 rows spread over
     the batch. Each coordinate is a data value, so integer data keep exact distances; a
@@ -1193,9 +1204,14 @@ class _PairwiseDistances(torch.autograd.Function):
             block = torch.mm(left[r0:r1], right[r0:].T, out=d[r0:r1, r0:])  # written in place
             diagonal = block[:, :r1 - r0]
             diagonal.triu_(1)
-            near = torch.le(block, torch.add(sq[r0:r1, None], sq[None, r0:]).mul_(NEAR))
+            # candidates against a threshold per row, NEAR (|xi|^2 + max_j |xj|^2), one pass;
+            # then the pair threshold NEAR (|xi|^2 + |xj|^2) on the candidates only
+            near = torch.le(block, (sq[r0:r1, None] + sq[r0:].max()).mul_(NEAR))
             near[:, :r1 - r0].triu_(1)  # below the diagonal, the zeros above are "near"
             i, j = torch.nonzero(near, as_tuple=True)
+            if i.numel():
+                keep = block[i, j] <= (sq[i + r0] + sq[j + r0]) * NEAR
+                i, j = i[keep], j[keep]
             if i.numel():
                 diff = x[i + r0] - x[j + r0]
                 exact = _rowdot(diff, diff)
@@ -1204,7 +1220,7 @@ class _PairwiseDistances(torch.autograd.Function):
                 near_j.append(j + r0)
                 near_d2.append(exact)
             if not squared:
-                block.sqrt_()
+                _sqrt_(block)
             d[r1:, r0:r1] = block[:, r1 - r0:].T  # the mirror image below the diagonal
             diagonal += diagonal.T.clone()  # the diagonal block is upper triangular: mirror it
         i, j, d2 = (torch.cat(t) if t else xs.new_zeros(0, dtype=dt)
