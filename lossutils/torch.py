@@ -835,8 +835,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     except (IndexError, RuntimeError):  # "Target 7 is out of bounds": the course's error says more
         _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
         raise
-    if math.isnan(loss.item()) if loss.dim() == 0 else bool(torch.isnan(loss).any()):
-        # a NaN among the entries the loss reads, or 0 / 0 (every item ignored): tell them apart
+    nan = math.isnan(loss.item()) if loss.dim() == 0 else bool(torch.isnan(loss).any())
+    if nan:  # a NaN among the entries the loss reads, or 0 / 0 (every item ignored): which?
         y, counted = _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
         picked = x.detach().gather(cdim, y.unsqueeze(cdim)).squeeze(cdim)
         if bool(torch.isnan(picked if counted is None else picked[counted]).any()):
