@@ -560,7 +560,7 @@ class _BCEWithLogits(torch.autograd.Function):
             slope = torch.where(positive, 1.0 - y, -pw * y)
         ctx.save_for_backward(x, y, pw, minus_abs, slope, k)
         if how == "none":
-            log1p_e = F.softplus(minus_abs)  # log1p(exp(-|x|))
+            log1p_e = torch.exp(minus_abs).log1p_()  # softplus(-|x|), as _log1p_exp_total
             return (log1p_e if k is None else log1p_e.mul_(k)).addcmul_(slope, x)
         # sum(A) + sum(s x): both parts are non-negative, so summing them apart loses nothing
         total = _log1p_exp_total(minus_abs, k) + _dot(slope, x)
