@@ -507,18 +507,13 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 _BLOCK = 1 << 18
 
 
-def _block_count(n: int) -> int:
-    """How many blocks ``t.split(_BLOCK)`` gives for ``n`` elements (an empty tensor gives one)."""
-    return max(1, -(-n // _BLOCK))
-
-
 def _log1p_exp_total(t: Tensor, k: Tensor | None = None) -> Tensor:
     """``sum k log1p(exp(t))`` (``k = 1`` when None), block by block: no temporary the size of
     ``t`` (see ``_BLOCK``). ``exp`` then ``log1p`` in place is ``softplus`` for ``t <= 0``."""
     tf = t.reshape(-1)
     kf = tf if k is None else k.reshape(-1)  # tf is a placeholder, unread when k is None
     scratch = tf.new_empty(min(tf.numel(), _BLOCK))
-    sums = tf.new_zeros(_block_count(tf.numel()))
+    sums = tf.new_zeros(max(1, -(-tf.numel() // _BLOCK)))  # split gives an empty tensor one block
     for ts, ks, out in zip(tf.split(_BLOCK), kf.split(_BLOCK), sums, strict=True):
         block = torch.exp(ts, out=scratch[:ts.numel()]).log1p_()
         if k is None:
