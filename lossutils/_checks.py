@@ -42,7 +42,8 @@ def as_float(fn: str, arg: str, x: object, allow_nan: bool = False) -> np.ndarra
         fail(fn, arg, f"has dtype {arr.dtype}", "real numbers",
              "convert the data with np.asarray(x, dtype=float)", TypeError)
     arr = arr.astype(np.float64, copy=False)
-    if not allow_nan and np.isnan(arr).any():
+    # min() propagates NaN: one vectorised read, where isnan().any() writes a mask first
+    if not allow_nan and arr.size and np.isnan(arr.min()):
         where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
         fail(fn, arg, f"contains NaN (first at index {where})", "finite numbers",
              "find where the NaN first appears upstream (log of 0, 0/0, an exploding step)")
