@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _checks
+from . import _blocks, _checks
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "nll_loss", "nll_loss_grad"]
 
@@ -190,7 +190,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     Probability targets ``q`` (the input's shape, float): ``l_i = -sum_k w_k q'_ik log p_ik`` with
     ``q' = q (1 - eps) + eps / K``; ``"mean"`` divides by N * d1 * ..., never by a weight sum.
     Computed from ``z = x - max_k x_k``: ``-log p_k = log sum_j exp(z_j) - z_k``, finite for any
-    finite logits (such as +-1e4), and without forming the whole ``log_softmax`` array.
+    finite logits (such as +-1e4); for class ids, block by block of rows in one reused buffer,
+    without forming a ``log_softmax`` array.
     Shapes: ``input`` (N, C), (N, C, d1, ...) or (C,); ``target`` (N,), (N, d1, ...) or () int,
     or float like ``input``; ``weight`` (C,). Returns (N, d1, ...) for ``"none"``, else a scalar.
     Example: logits [2, 1, -1] with true class 1 (the logit 1): -log 0.2595 = 1.349.
@@ -199,17 +200,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     fn = "cross_entropy"
     b = _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing)
     axis, eps, n_classes = b.axis, b.eps, b.x.shape[b.axis]
-    z = _shifted_logits(fn, b)
     if b.q is not None:
+        z = _shifted_logits(fn, b)
         log_p = z - _log_sum_exp(z, axis)
         loss = -(_smoothed_targets(b, b.q) * log_p).sum(axis=axis, keepdims=True)
         return _reduce(np.squeeze(loss, axis=axis), b)
     # -log p_k = lse - z_k: the target's z_k (and, for smoothing, the class sum of z) are read
     # before the exponential overwrites z, so no log_softmax array is formed
-    z_y = _pick(z, b.t, axis)
     w = None if b.w is None else b.w.reshape(-1)
-    z_sum = _class_sum(z, axis, w) if eps else None
-    lse = _log_sum_exp(z, axis, overwrite=True)
+    z_y, lse = np.empty(b.t.shape), np.empty(b.t.shape)
+    z_sum = np.empty(b.t.shape) if eps else None
+    for rows, z in _shifted_blocks(fn, b):
+        z_y[rows] = _pick(z, b.t[rows], axis)
+        if eps:
+            z_sum[rows] = _class_sum(z, axis, w)
+        lse[rows] = _log_sum_exp(z, axis, overwrite=True)
     # picking the target's -log p (rather than summing c_k (-log p_k)) keeps a -inf logit of
     # another class out of the sum
     loss = (1.0 - eps) * b.w_y * (lse - z_y)
@@ -219,16 +224,34 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _reduce(np.squeeze(loss, axis=axis), b)
 
 
-def _shifted_logits(fn, b):
-    """``z = x - max_k x_k`` along the class axis, after the input's NaN check.
+def _shifted_logits(fn, b, rows=slice(None), out=None):
+    """``z = x - max_k x_k`` along the class axis for ``x = b.x[rows]``, after its NaN check.
 
     Every exponent is then <= 0 (nothing overflows) and the top class's ``-log p = lse - 0`` is
     exact. A row's maximum is NaN exactly when the row holds a NaN, so it serves as the check.
     """
-    m = b.x.max(axis=b.axis, keepdims=True)
+    x = b.x[rows]
+    m = x.max(axis=b.axis, keepdims=True)
     if np.isnan(m).any():
         _checks.as_float(fn, "input", b.x)  # every logit enters the loss: the standard error
-    return b.x - m
+    return np.subtract(x, m, out=out)
+
+
+def _shifted_blocks(fn, b):
+    """Yield ``(rows, z)`` with ``z`` the shifted logits of ``b.x[rows]``, for blocks of rows
+    along axis 0 (the whole input if it is one (C,) row).
+
+    Every block is written into one reused buffer (see :mod:`lossutils._blocks`), so a large
+    batch allocates no (N, C, ...) temporary and the shift, exponentials and sums stay in cache.
+    """
+    x = b.x
+    if x.ndim < 2:
+        yield slice(None), _shifted_logits(fn, b)
+        return
+    slices, buffer_shape = _blocks.row_blocks(x.shape)
+    buf = np.empty(buffer_shape)
+    for rows in slices:
+        yield rows, _shifted_logits(fn, b, rows, out=buf[:len(x[rows])])
 
 
 def _log_sum_exp(z, axis, overwrite=False):

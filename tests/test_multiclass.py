@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import lossutils as L
+from lossutils import _blocks
 from lossutils.gradcheck import numerical_grad, relative_error
 
 RNG = np.random.default_rng(5)
@@ -252,11 +253,15 @@ def test_bad_input_is_explained(name, args, kwargs, exc, words):
     assert words in message and "Fix:" in message and "expected" in message
 
 
-@pytest.mark.parametrize("shape", [(128, 600), (4, 5, 48, 48)])
+@pytest.mark.parametrize("shape", [(128, 600), (4, 5, 48, 48), (13, 5, 48, 48)])
 def test_large_inputs_match_torch(shape):
-    # 77k and 46k logits: large inputs, mixed weights
+    # 77k, 46k and 150k logits: cross_entropy shifts blocks of rows of about
+    # lossutils._blocks.BLOCK elements, so these give two blocks (the second ragged), one block,
+    # and three blocks of 5, 5 and 3 items; ignored items fall in every block
+    assert _blocks.BLOCK == 1 << 16
     x = RNG.normal(size=shape) * 3
     t = _index_target(shape, ignore_index=-100)
+    t[::4] = -100
     w = RNG.uniform(0.2, 2.0, size=shape[1])
     q = _prob_target(shape)
     for target, weight, smoothing in [(t, None, 0.0), (t, w, 0.1), (q, w, 0.1)]:
@@ -268,6 +273,26 @@ def test_large_inputs_match_torch(shape):
             # atol: entries like p_y - 1 cancel; both sides round them to ~1e-16
             np.testing.assert_allclose(L.cross_entropy_grad(x, target, weight, **kwargs), grad,
                                        rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("block", [1, 9, 25, 40])
+@pytest.mark.parametrize("shape", [(7, 4), (5, 3, 2, 3)])
+def test_cross_entropy_is_the_same_for_any_block_of_rows(monkeypatch, block, shape):
+    # blocks of one row, of a few rows with a ragged end, or of everything but a ragged end
+    x = RNG.normal(size=shape) * 2
+    t = _index_target(shape, ignore_index=-100)
+    t[3] = -100
+    w = RNG.uniform(0.2, 2.0, size=shape[1])
+    expected = {}
+    for smoothing in (0.0, 0.2):
+        for reduction in REDUCTIONS:
+            value, _ = _torch(F.cross_entropy, x, t, w, reduction=reduction,
+                              label_smoothing=smoothing)
+            expected[smoothing, reduction] = value
+    monkeypatch.setattr(_blocks, "BLOCK", block)
+    for (smoothing, reduction), value in expected.items():
+        _assert_close(L.cross_entropy(x, t, w, reduction=reduction, label_smoothing=smoothing),
+                      value)
 
 
 def test_nan_in_a_late_block_is_reported_with_its_index():
