@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _blocks, _checks
 
 __all__ = [
     "mse_loss", "mse_loss_grad", "l1_loss", "l1_loss_grad", "huber_loss", "huber_loss_grad",
@@ -17,12 +17,43 @@ __all__ = [
 
 
 def _pair(fn, input, target, reduction):
-    """Validate the common arguments: ``(input, target, reduction)`` as float64 arrays."""
+    """Validate the common arguments: ``(input, target, reduction)`` as float64 arrays.
+
+    NaN is looked for afterwards, by :func:`_nan_checked`, and only if the result holds one.
+    """
     how = _checks.reduction(fn, reduction)
-    x = _checks.as_float(fn, "input", input)
-    y = _checks.as_float(fn, "target", target)
+    x = _checks.as_float(fn, "input", input, allow_nan=True)
+    y = _checks.as_float(fn, "target", target, allow_nan=True)
     _checks.same_shape(fn, "input", x, "target", y)
     return x, y, how
+
+
+def _nan_checked(fn, out, x, y):
+    """``out``, after the standard NaN error if ``x`` or ``y`` holds a NaN.
+
+    Every loss and gradient here is NaN wherever its input or target is, so the two are scanned
+    only when ``out`` holds a NaN: one read of the result instead of two of the inputs. A NaN
+    that clean inputs produce (``inf - inf``) is returned, as torch returns it.
+    """
+    if np.size(out) and np.isnan(np.min(out)):
+        _checks.as_float(fn, "input", x)
+        _checks.as_float(fn, "target", y)
+    return out
+
+
+def _huber_total(x, y, delta):
+    """``sum_i c_i (e_i - c_i / 2)`` with ``e = x - y`` and ``c = clip(e, -delta, delta)``: the
+    summed Huber loss, as two dot products per block of elements (see :mod:`lossutils._blocks`),
+    so neither ``e`` nor ``c`` is ever formed for the whole array."""
+    x, y = x.reshape(-1), y.reshape(-1)
+    slices, buffer_shape = _blocks.row_blocks(x.shape)
+    e_buf, c_buf = np.empty(buffer_shape), np.empty(buffer_shape)
+    total = 0.0
+    for rows in slices:
+        e = np.subtract(x[rows], y[rows], out=e_buf[:len(x[rows])])
+        c = np.clip(e, -delta, delta, out=c_buf[:len(e)])
+        total += np.vdot(c, e) - 0.5 * np.vdot(c, c)
+    return total
 
 
 def _threshold_and_reduction(fn, name, value, reduction):
@@ -50,8 +81,9 @@ def mse_loss(input, target, reduction="mean"):
     Returns the loss per element for ``"none"``, else a float64 scalar. Chapter 3 (regression).
     Example: ``mse_loss([2.5, 3, 5], [1, 3, 4])`` = (2.25 + 0 + 1) / 3 = 1.0833.
     """
-    x, y, how = _pair("mse_loss", input, target, reduction)
-    return _checks.reduce((x - y) ** 2, how)
+    fn = "mse_loss"
+    x, y, how = _pair(fn, input, target, reduction)
+    return _nan_checked(fn, _checks.reduce((x - y) ** 2, how), x, y)
 
 
 def mse_loss_grad(input, target, reduction="mean"):
@@ -59,8 +91,9 @@ def mse_loss_grad(input, target, reduction="mean"):
 
     Shapes: like ``input``. Chapter 3 (regression).
     """
-    x, y, how = _pair("mse_loss_grad", input, target, reduction)
-    return _checks.reduce_grad(2.0 * (x - y), how, x.size)
+    fn = "mse_loss_grad"
+    x, y, how = _pair(fn, input, target, reduction)
+    return _nan_checked(fn, _checks.reduce_grad(2.0 * (x - y), how, x.size), x, y)
 
 
 def l1_loss(input, target, reduction="mean"):
@@ -69,8 +102,9 @@ def l1_loss(input, target, reduction="mean"):
     Shapes: ``input`` and ``target`` equal, any shape. Returns per element for ``"none"``, else a
     scalar. Chapter 3 (regression).
     """
-    x, y, how = _pair("l1_loss", input, target, reduction)
-    return _checks.reduce(np.abs(x - y), how)
+    fn = "l1_loss"
+    x, y, how = _pair(fn, input, target, reduction)
+    return _nan_checked(fn, _checks.reduce(np.abs(x - y), how), x, y)
 
 
 def l1_loss_grad(input, target, reduction="mean"):
@@ -79,8 +113,9 @@ def l1_loss_grad(input, target, reduction="mean"):
     At the kink ``x = y`` it is 0, the subgradient torch's backward returns. Shapes: like ``input``.
     Chapter 3 (regression).
     """
-    x, y, how = _pair("l1_loss_grad", input, target, reduction)
-    return _checks.reduce_grad(np.sign(x - y), how, x.size)
+    fn = "l1_loss_grad"
+    x, y, how = _pair(fn, input, target, reduction)
+    return _nan_checked(fn, _checks.reduce_grad(np.sign(x - y), how, x.size), x, y)
 
 
 def huber_loss(input, target, delta=1.0, reduction="mean"):
@@ -96,14 +131,13 @@ def huber_loss(input, target, delta=1.0, reduction="mean"):
     delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
     x, y, how = _pair(fn, input, target, reduction)
-    r = x - y
-    # with c = clip(r, -delta, delta), c (r - c / 2) is 0.5 r^2 inside the band and
-    # delta (|r| - 0.5 delta) outside: both branches in one formula, neither computed in vain
-    c = np.clip(r, -delta, delta)
+    # with c = clip(e, -delta, delta), c (e - c / 2) is 0.5 e^2 inside the band and
+    # delta (|e| - 0.5 delta) outside: both branches in one formula, neither computed in vain
     if how == "none":
-        return c * (r - 0.5 * c)
-    # its sum as two dot products, which only read: no per-element loss array is written
-    return _checks.reduce_total(np.vdot(c, r) - 0.5 * np.vdot(c, c), how, r.size)
+        e = x - y
+        c = np.clip(e, -delta, delta)
+        return _nan_checked(fn, c * (e - 0.5 * c), x, y)
+    return _nan_checked(fn, _checks.reduce_total(_huber_total(x, y, delta), how, x.size), x, y)
 
 
 def huber_loss_grad(input, target, delta=1.0, reduction="mean"):
@@ -115,7 +149,7 @@ def huber_loss_grad(input, target, delta=1.0, reduction="mean"):
     delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
     x, y, how = _pair(fn, input, target, reduction)
-    return _checks.reduce_grad(np.clip(x - y, -delta, delta), how, x.size)
+    return _nan_checked(fn, _checks.reduce_grad(np.clip(x - y, -delta, delta), how, x.size), x, y)
 
 
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
@@ -130,14 +164,15 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, how = _pair(fn, input, target, reduction)
-    r = x - y
     if beta == 0:  # 0 / 0 inside a band of width 0: the limit is plain L1, as in torch
-        return _checks.reduce(np.abs(r), how)
+        return _nan_checked(fn, _checks.reduce(np.abs(x - y), how), x, y)
     # Huber's loss with delta = beta, divided by beta (see huber_loss for the clipped form)
-    c = np.clip(r, -beta, beta)
     if how == "none":
-        return c * (r - 0.5 * c) / beta
-    return _checks.reduce_total((np.vdot(c, r) - 0.5 * np.vdot(c, c)) / beta, how, r.size)
+        e = x - y
+        c = np.clip(e, -beta, beta)
+        return _nan_checked(fn, c * (e - 0.5 * c) / beta, x, y)
+    total = _huber_total(x, y, beta) / beta
+    return _nan_checked(fn, _checks.reduce_total(total, how, x.size), x, y)
 
 
 def smooth_l1_loss_grad(input, target, beta=1.0, reduction="mean"):
@@ -149,6 +184,6 @@ def smooth_l1_loss_grad(input, target, beta=1.0, reduction="mean"):
     beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, how = _pair(fn, input, target, reduction)
-    r = x - y
-    g = np.sign(r) if beta == 0 else np.clip(r / beta, -1.0, 1.0)
-    return _checks.reduce_grad(g, how, x.size)
+    e = x - y
+    g = np.sign(e) if beta == 0 else np.clip(e / beta, -1.0, 1.0)
+    return _nan_checked(fn, _checks.reduce_grad(g, how, x.size), x, y)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import lossutils as L
+from lossutils import _blocks
 from lossutils.gradcheck import numerical_grad, relative_error
 
 RNG = np.random.default_rng(3)
@@ -168,7 +169,9 @@ def test_bad_input_is_explained(name, kwargs, exc, words):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_large_inputs_match_torch(reduction):
-    # 2 * 40_000 elements, compared with torch at every reduction
+    # 2 * 40_000 elements, compared with torch at every reduction; the Huber and smooth L1 sums
+    # run over two blocks of lossutils._blocks (65536 elements, then a ragged 14464)
+    assert _blocks.BLOCK == 1 << 16
     x, y = RNG.normal(size=(2, 40_000)) * 2, RNG.normal(size=(2, 40_000))
     for name, torch_fn, knob, threshold in CASES[:4] + [CASES[-1]]:
         kwargs = {"reduction": reduction} | ({knob: threshold} if knob else {})
@@ -184,6 +187,52 @@ def test_nan_in_a_late_block_is_reported_with_its_index():
     with pytest.raises(ValueError, match=r"lossutils.huber_loss: target contains NaN "
                                          r"\(first at index \(77777,\)\)"):
         L.huber_loss(x, y)
+
+
+@pytest.mark.parametrize("block", [1, 7, 30])
+def test_huber_sums_are_the_same_for_any_block(monkeypatch, block):
+    # blocks of one element, of a few with a ragged end, and one block with room to spare
+    x, y = RNG.normal(size=(4, 6)) * 2, RNG.normal(size=(4, 6))
+    expected = {}
+    for name, torch_fn, knob, threshold in CASES[2:]:
+        for reduction in ("mean", "sum"):
+            kwargs = {"reduction": reduction, knob: threshold}
+            expected[name, threshold, reduction] = torch_fn(
+                torch.tensor(x), torch.tensor(y), **kwargs).item()
+    monkeypatch.setattr(_blocks, "BLOCK", block)
+    for (name, threshold, reduction), value in expected.items():
+        knob = "delta" if name == "huber_loss" else "beta"
+        ours = getattr(L, name)(x, y, reduction=reduction, **{knob: threshold})
+        np.testing.assert_allclose(ours, value, rtol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name, torch_fn, knob, threshold",
+                         CASES[:2] + [CASES[3], CASES[6]]
+                         + [("smooth_l1_loss", F.smooth_l1_loss, "beta", 0.0)])
+def test_nan_is_looked_for_once_the_result_holds_one(name, torch_fn, knob, threshold, reduction):
+    # the inputs are scanned for NaN only when the result is NaN: a NaN input or target must
+    # still get the standard error from the loss and its gradient, and inf - inf (no NaN in
+    # either) must give torch's NaN rather than an error
+    kwargs = {"reduction": reduction} | ({knob: threshold} if knob else {})
+    clean = np.array([0.5, -2.0, 3.0])
+    for arg, where in (("input", 1), ("target", 2)):
+        bad = clean.copy()
+        bad[where] = np.nan
+        args = (bad, clean) if arg == "input" else (clean, bad)
+        for fn in (name, name + "_grad"):
+            with pytest.raises(ValueError, match=rf"lossutils.{fn}: {arg} contains NaN "
+                                                 rf"\(first at index \({where},\)\)"):
+                getattr(L, fn)(*args, **kwargs)
+    x, y = np.array([np.inf, 1.0, 2.0]), np.array([np.inf, 0.0, 2.0])
+    with np.errstate(invalid="ignore"):  # NumPy's own warning for inf - inf is not the point
+        value, grad = _ours(name, x, y, **kwargs)
+    t_value, t_grad = _torch_value_and_grad(torch_fn, x, y, **kwargs)
+    np.testing.assert_array_equal(value, t_value)
+    assert np.isnan(value).any()
+    # the gradient at the inf - inf entry is NaN here; torch's sign() makes the L1 one 0 there,
+    # and a sign that hid NaN would hide a NaN input from the check, so only the rest must agree
+    np.testing.assert_array_equal(grad[1:], t_grad[1:])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
