@@ -24,12 +24,16 @@ class _Batch(NamedTuple):
     t: np.ndarray | None     # class ids (ignored ones as 0), keepdims at axis; None for probs
     w_y: np.ndarray | None   # weight of each item's class, 0 for ignored items, keepdims at axis
     counted: np.ndarray | None  # False where the target is ignore_index, keepdims at axis
+    some_ignored: bool       # whether any item's target is ignore_index
     q: np.ndarray | None     # probability targets, or None for class ids
     eps: float               # label smoothing
 
 
 def _class_targets(fn, x, axis, target, ignore_index, probs_allowed):
-    """Return ``(class ids, None)`` or ``(None, probabilities)`` after checking shapes and ids."""
+    """Return ``(class ids, counted)`` or ``(None, probabilities)`` after checking shapes and ids.
+
+    ``counted`` is the mask of items whose id is not ``ignore_index`` (ignored ids become 0),
+    or None when every id is a class and none can be ignore_index."""
     _checks._reject_tensor(fn, "target", target)
     arr = np.asarray(target)
     n_classes = x.shape[axis]
@@ -60,15 +64,17 @@ def _class_targets(fn, x, axis, target, ignore_index, probs_allowed):
                "give one class id per item: input is (N, C, d1, ...) and target (N, d1, ...)")
         _checks.fail(fn, "target shape", f"is {t.shape}",
                      f"{expected} for input of shape {x.shape} (class dim {axis})", fix)
+    lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+    if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
+        return t, None  # every id is a class and none is ignored: no mask to form
     valid = t != ignore_index
-    all_valid = bool(valid.all())
-    ids = t if all_valid else t[valid]
+    ids = t[valid]
     if ids.size and (ids.min() < 0 or ids.max() >= n_classes):
         _checks.fail(fn, "target", f"has class ids in [{ids.min()}, {ids.max()}]",
                      f"ids in [0, {n_classes - 1}] for {n_classes} classes "
                      f"(or ignore_index={ignore_index})",
                      "check the number of classes in input dim 1; labels 1..C need target - 1")
-    return (t if all_valid else np.where(valid, t, 0)), valid
+    return np.where(valid, t, 0), valid
 
 
 def _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing,
@@ -93,11 +99,12 @@ def _batch(fn, input, target, weight, ignore_index, reduction, label_smoothing,
     t, other = _class_targets(fn, x, axis, target, int(ignore_index), probs_allowed)
     w_along = None if w is None else w.reshape(w.shape + (1,) * (x.ndim - axis - 1))
     if t is None:
-        return _Batch(x, axis, how, w_along, None, None, None, other, eps)
-    valid = other
+        return _Batch(x, axis, how, w_along, None, None, None, False, other, eps)
+    some_ignored = other is not None
+    valid = other if some_ignored else np.ones(t.shape, dtype=bool)
     w_y = valid.astype(np.float64) if w is None else w[t] * valid
     return _Batch(x, axis, how, w_along, _keep(t, axis), _keep(w_y, axis), _keep(valid, axis),
-                  None, eps)
+                  some_ignored, None, eps)
 
 
 def _keep(a, axis):
@@ -217,11 +224,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         lse[rows] = _log_sum_exp(z, axis, overwrite=True)
     # picking the target's -log p (rather than summing c_k (-log p_k)) keeps a -inf logit of
     # another class out of the sum
-    loss = (1.0 - eps) * b.w_y * (lse - z_y)
+    loss = (1.0 - eps) * b.w_y * _zero_ignored(lse - z_y, b)
     if eps:
         w_total = n_classes if w is None else w.sum()  # sum_k w_k (-log p_k) = W lse - sum w_k z_k
-        loss += (eps / n_classes) * b.counted * (w_total * lse - z_sum)
+        loss += (eps / n_classes) * b.counted * _zero_ignored(w_total * lse - z_sum, b)
     return _reduce(np.squeeze(loss, axis=axis), b)
+
+
+def _zero_ignored(a, b):
+    """``a`` (per item, keepdims) with 0 at the ignored items, which must not enter the loss.
+
+    Their class id was replaced by 0 so that picking stays in range; a -inf logit or log-prob at
+    that class (a masked class, or log 0) would otherwise give ``0 * inf = NaN``, where torch,
+    which never reads an ignored item, gives 0.
+    """
+    return np.where(b.counted, a, 0.0) if b.some_ignored else a
 
 
 def _shifted_logits(fn, b, rows=slice(None), out=None):
@@ -234,7 +251,10 @@ def _shifted_logits(fn, b, rows=slice(None), out=None):
     m = x.max(axis=b.axis, keepdims=True)
     if np.isnan(m).any():
         _checks.as_float(fn, "input", b.x)  # every logit enters the loss: the standard error
-    return np.subtract(x, m, out=out)
+    # a row of -inf (every class masked) shifts to NaN: its loss is then 0 if the item is
+    # ignored and NaN if not, both as in torch, so NumPy's warning would only alarm
+    with np.errstate(invalid="ignore"):
+        return np.subtract(x, m, out=out)
 
 
 def _shifted_blocks(fn, b):
@@ -294,12 +314,16 @@ def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction=
 # ---- negative log-likelihood --------------------------------------------------------------------
 
 def _nll_batch(fn, input, target, weight, ignore_index, reduction):
-    # only the entries the loss reads are checked for NaN, so the cost stays O(N), as in torch
+    """The checked batch and ``input[i, y_i]`` per item (0 for ignored items)."""
     b = _batch(fn, input, target, weight, ignore_index, reduction, 0.0, probs_allowed=False)
-    picked = _pick(b.x, b.t, b.axis)
+    return b, _zero_ignored(_pick(b.x, b.t, b.axis), b)
+
+
+def _no_nan_read(fn, input, picked):
+    """The standard NaN error if an entry the loss reads is NaN: only those N entries are
+    checked, so the cost stays O(N), as in torch (ignored items read nothing: 0 in ``picked``)."""
     if np.isnan(picked).any():
-        _checks.as_float(fn, "input", input)  # raises the standard NaN message
-    return b, picked
+        _checks.as_float(fn, "input", input)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -313,8 +337,12 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     ``weight`` (C,). Returns (N, d1, ...) for ``"none"``, else a scalar.
     Example: ``nll_loss(np.log([[0.01, 0.99]]), [0])`` = -log 0.01 = 4.605. Chapter 5.
     """
-    b, picked = _nll_batch("nll_loss", input, target, weight, ignore_index, reduction)
-    return _reduce(np.squeeze(-b.w_y * picked, axis=b.axis), b)
+    fn = "nll_loss"
+    b, picked = _nll_batch(fn, input, target, weight, ignore_index, reduction)
+    loss = _reduce(np.squeeze(-b.w_y * picked, axis=b.axis), b)
+    if np.size(loss) and np.isnan(np.min(loss)):  # a NaN read, or 0 / 0 (every item ignored)
+        _no_nan_read(fn, input, picked)
+    return loss
 
 
 def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -323,7 +351,9 @@ def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean
 
     Shapes: like ``input``. Chapter 5 (multi-class classification).
     """
-    b, _ = _nll_batch("nll_loss_grad", input, target, weight, ignore_index, reduction)
+    fn = "nll_loss_grad"
+    b, picked = _nll_batch(fn, input, target, weight, ignore_index, reduction)
+    _no_nan_read(fn, input, picked)  # the gradient does not depend on the entries: look now
     g = np.zeros(b.x.shape)
     _add_at_picked(g, b.t, -_grad_scale(b) * b.w_y, b.axis)
     return g

@@ -758,9 +758,11 @@ def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
             smooth = logp.sum(cdim)
         else:
             smooth = torch.tensordot(logp.movedim(cdim, -1), w, dims=1)
-        if counted is not None:
-            smooth = smooth * counted
         loss = (1.0 - eps) * loss - (eps / c) * smooth
+    if counted is not None:
+        # ignored items read class 0: a -inf log-prob there (a masked logit) gave 0 * inf = NaN,
+        # where torch, which never reads an ignored item, gives 0
+        loss = torch.where(counted, loss, 0.0)
     if reduction == "none":
         return loss
     if reduction == "sum":

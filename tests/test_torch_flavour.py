@@ -331,6 +331,40 @@ def test_nll_loss_checks_only_the_entries_it_reads_for_nan(reduction):
     assert torch.isnan(L.nll_loss(torch.tensor(logp), torch.tensor([-100, -100, -100])))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore_index", [-100, 0])
+def test_ignored_items_with_masked_classes_give_torch_values(reduction, weighted, ignore_index):
+    # ignored items are read at class 0 (so that picking stays in range); a -inf there, from a
+    # masked logit or a log 0, once gave 0 * inf = NaN in both flavours where torch gives 0.
+    # Row 3 is counted with a masked class: finite, or inf once smoothing puts mass on it
+    F = torch.nn.functional
+    x = np.array([[-np.inf, 1.0, 2.0], [0.5, 0.2, 0.1], [-np.inf] * 3, [0.3, -np.inf, 1.5]])
+    ids = np.array([ignore_index, 1, ignore_index, 2])
+    w = np.array([0.5, 2.0, 1.5]) if weighted else None
+    logp = F.log_softmax(torch.tensor(x), dim=1).numpy()  # row 2 is NaN: every class masked
+    logp[2] = -np.inf
+    checks = [("cross_entropy", x, {"label_smoothing": 0.0}),
+              ("cross_entropy", x, {"label_smoothing": 0.2}), ("nll_loss", logp, {})]
+    for name, inputs, extra in checks:
+        kwargs = dict(weight=w, ignore_index=ignore_index, reduction=reduction, **extra)
+        leaf = torch.tensor(inputs, requires_grad=True)
+        torch_kwargs = kwargs | {"weight": None if w is None else torch.tensor(w)}
+        expected = getattr(F, name)(leaf, torch.tensor(ids), **torch_kwargs)
+        (expected if expected.dim() == 0 else expected.sum()).backward()
+        got = getattr(N, name)(inputs, ids, **kwargs)
+        np.testing.assert_allclose(got, expected.detach().numpy(), rtol=1e-12)
+        # torch's gradient is NaN on the all-masked row (log_softmax's backward reads exp(NaN))
+        np.testing.assert_allclose(getattr(N, name + "_grad")(inputs, ids, **kwargs),
+                                   leaf.grad.numpy(), rtol=1e-12, atol=1e-15)
+        twin = leaf.detach().clone().requires_grad_(True)
+        tensor_kwargs = kwargs | {"weight": None if w is None else torch.tensor(w)}
+        got = getattr(L, name)(twin, torch.tensor(ids), **tensor_kwargs)
+        np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+        (got if got.dim() == 0 else got.sum()).backward()
+        np.testing.assert_allclose(twin.grad.numpy(), leaf.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_kl_div_zero_target_against_minus_inf_log_prob_is_zero():
     x = torch.tensor([[-np.inf, -0.1], [-1.0, -0.5]], dtype=torch.float64, requires_grad=True)
     t = torch.tensor([[0.0, 1.0], [0.3, 0.7]], dtype=torch.float64)
