@@ -6,6 +6,7 @@ so a student who passes probabilities where logits belong learns *why* from the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import NoReturn
 
@@ -38,7 +39,7 @@ def as_float(fn: str, arg: str, x: object, allow_nan: bool = False) -> np.ndarra
     arr = np.asarray(x)
     if arr.dtype == bool:
         arr = arr.astype(np.float64)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype.kind not in "iuf":  # signed, unsigned, floating (bool became float above)
         fail(fn, arg, f"has dtype {arr.dtype}", "real numbers",
              "convert the data with np.asarray(x, dtype=float)", TypeError)
     arr = arr.astype(np.float64, copy=False)
@@ -54,11 +55,11 @@ def as_class_index(fn: str, arg: str, x: object) -> np.ndarray:
     """Convert class-index targets to int64, rejecting floats (a classic mistake)."""
     _reject_tensor(fn, arg, x)
     arr = np.asarray(x)
-    if np.issubdtype(arr.dtype, np.floating):
+    if arr.dtype.kind == "f":
         fail(fn, arg, f"has float dtype {arr.dtype}", "integer class indices",
              "cast with target.astype(np.int64); for soft labels pass probabilities with the "
              "same shape as the input", TypeError)
-    if not np.issubdtype(arr.dtype, np.integer):
+    if arr.dtype.kind not in "iu":
         fail(fn, arg, f"has dtype {arr.dtype}", "integer class indices",
              "cast with target.astype(np.int64)", TypeError)
     return arr.astype(np.int64, copy=False)
@@ -97,7 +98,7 @@ def positive(fn: str, arg: str, value: float, allow_zero: bool = False) -> float
              TypeError)
     v = float(value)  # type: ignore[arg-type]
     bad = v < 0 if allow_zero else v <= 0
-    if bad or np.isnan(v):
+    if bad or math.isnan(v):
         fail(fn, arg, f"is {value!r}", ">= 0" if allow_zero else "> 0",
              f"pass a {'non-negative' if allow_zero else 'positive'} value, e.g. {arg}=1.0")
     return v
