@@ -10,7 +10,10 @@ of the fused kernel, which computes the same function as accurately (``benchmark
 the Huber and smooth L1 losses (the residual and its clamp are three passes over the data where
 the kernel makes one; 1.6-1.8x even block by block) and ``nll_loss`` (a gather, a sum and a
 scale are four tensor dispatches where the kernel is one, and at a few thousand items the
-dispatches are the cost: 1.6-2x).
+dispatches are the cost: 1.6-2x). ``nll_loss`` even lets the kernel check its arguments first,
+since the checks themselves cost half a 4096-item call: the course's checks run when the kernel
+refuses something (to give their error, or to convert the input and run it again) or when the
+loss is NaN (to name a NaN input).
 
 Bad input raises the NumPy flavour's errors, with the same messages. The NaN check is lazy: a
 tensor whose sum is not NaN holds no NaN, so clean input costs one read-only pass.
@@ -820,25 +823,38 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     ``nll_loss(log_softmax(x, dim=1), y) == cross_entropy(x, y)``. Ignored items give 0 and are
     not counted; ``'mean'`` divides by ``sum_i w_{y_i}`` over counted items. Only the entries the
     loss reads are checked for NaN, and only when the loss is NaN. torch's kernel computes it
-    after the checks (see the module docstring); a wrong id gets the course's error, not the
-    kernel's. Shapes as :func:`cross_entropy` with class ids.
+    (see the module docstring) and checks the arguments first; whatever it refuses gets the
+    course's error, not the kernel's. Shapes as :func:`cross_entropy` with class ids.
     """
     fn = "nll_loss"
-    x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, None,
-                                 allow_nan=True)
-    y = _class_ids(fn, target, x, cdim, probs_allowed=False)
+    _checks.reduction(fn, reduction)
+    ignore = _checks.ignore_index(fn, ignore_index)
     try:
-        loss = F.nll_loss(x, y, w, ignore_index=int(ignore_index), reduction=reduction)
-    except (IndexError, RuntimeError):  # "Target 7 is out of bounds": the course's error says more
-        _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
-        raise
+        # the kernel checks types, shapes, devices and id ranges itself, so the course's checks
+        # (a third of a 4096-item call) run only when it refuses: to say what was wrong, or to
+        # convert input that is not yet float tensors with int64 ids and run it again
+        loss = F.nll_loss(input, target, weight, ignore_index=ignore, reduction=reduction)
+    except (TypeError, ValueError, RuntimeError, IndexError, NotImplementedError):
+        x, cdim, w, y = _nll_args(fn, input, target, weight, ignore, reduction)
+        loss = F.nll_loss(x, y, w, ignore_index=ignore, reduction=reduction)
     nan = math.isnan(loss.item()) if loss.dim() == 0 else bool(torch.isnan(loss).any())
     if nan:  # a NaN among the entries the loss reads, or 0 / 0 (every item ignored): which?
-        y, counted = _counted_ids(fn, y, x.shape[cdim], int(ignore_index))
+        x, cdim, _, y = _nll_args(fn, input, target, weight, ignore, reduction)
+        y, counted = _counted_ids(fn, y, x.shape[cdim], ignore)
         picked = x.detach().gather(cdim, y.unsqueeze(cdim)).squeeze(cdim)
         if bool(torch.isnan(picked if counted is None else picked[counted]).any()):
             _raise_if_nan(fn, "input", x)
     return loss
+
+
+def _nll_args(fn: str, input, target, weight, ignore_index: int, reduction: str):
+    """``(x, class dim, weight, ids)`` for :func:`nll_loss` after the course's checks (ids in
+    range too), as float tensors and int64 ids."""
+    x, cdim, w, _ = _class_setup(fn, input, weight, ignore_index, reduction, None,
+                                 allow_nan=True)
+    y = _class_ids(fn, target, x, cdim, probs_allowed=False)
+    _counted_ids(fn, y, x.shape[cdim], ignore_index)
+    return x, cdim, w, y
 
 
 # ----------------------------------------------------------------------------------------------

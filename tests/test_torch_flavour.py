@@ -365,6 +365,27 @@ def test_ignored_items_with_masked_classes_give_torch_values(reduction, weighted
         np.testing.assert_allclose(twin.grad.numpy(), leaf.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
+def test_nll_loss_converts_what_the_kernel_refuses_and_checks_what_it_accepts():
+    # the kernel runs first: NumPy arrays, int32 ids and a float32 weight for float64 input are
+    # refused by it and must be converted and run again, to the NumPy flavour's value
+    logp = np.log(np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]]))
+    ids, w = np.array([1, 0, 1]), np.array([0.5, 2.0])
+    expected = N.nll_loss(logp, ids, weight=w)
+    for x, y, weight in [(logp, ids, w),
+                         (torch.tensor(logp), torch.tensor(ids, dtype=torch.int32), w),
+                         (torch.tensor(logp), torch.tensor(ids), torch.tensor(w).float()),
+                         (torch.tensor(logp), torch.tensor(ids).to(torch.uint8), None)]:
+        got = L.nll_loss(x, y, weight=weight)
+        assert got.dtype == torch.float64
+        np.testing.assert_allclose(got.item(), expected if weight is not None
+                                   else N.nll_loss(logp, ids), rtol=1e-15)
+    with pytest.raises(TypeError, match=r"lossutils.nll_loss: target has dtype torch.bool"):
+        L.nll_loss(torch.tensor(logp), torch.tensor([True, False, True]))
+    # a NaN weight the kernel accepts makes the loss NaN, and the checks then name it
+    with pytest.raises(ValueError, match=r"lossutils.nll_loss: weight contains NaN"):
+        L.nll_loss(torch.tensor(logp), torch.tensor(ids), torch.tensor([np.nan, 1.0]))
+
+
 def test_kl_div_zero_target_against_minus_inf_log_prob_is_zero():
     x = torch.tensor([[-np.inf, -0.1], [-1.0, -0.5]], dtype=torch.float64, requires_grad=True)
     t = torch.tensor([[0.0, 1.0], [0.3, 0.7]], dtype=torch.float64)
@@ -474,6 +495,14 @@ ERRORS = [
     ("nll_loss", (np.zeros((3, 4)), np.array([0, 4, 1])), {}),
     ("nll_loss", (np.zeros((3, 4)), np.array([0, -1, 1])), {}),
     ("nll_loss", (np.zeros((3, 4)), np.array([-100, 5, 1])), {}),
+    # whatever torch's kernel refuses gets the course's checks, hence the NumPy flavour's error
+    ("nll_loss", (np.zeros((3, 4)), np.zeros((3, 1), dtype=np.int64)), {}),
+    ("nll_loss", (np.zeros((3, 4)), np.full((3, 4), 0.25)), {}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, 1])), {}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, 1, 1])), {"weight": np.ones(3)}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, 1, 1])),
+     {"weight": np.array([1.0, np.nan, 1.0, 1.0])}),
+    ("nll_loss", (np.zeros((3, 4)), np.array([0, 1, 1])), {"reduction": "avg"}),
     ("cross_entropy", (np.zeros((3, 4)), np.array([0, 7, 1])), {"ignore_index": 2}),
     ("kl_div", (np.zeros(3), np.array([0.5, -0.1, 0.6])), {}),
     ("kl_div", (np.zeros(3), np.full(3, 1 / 3)), {"reduction": "avg"}),
