@@ -33,6 +33,14 @@ def _reject_tensor(fn: str, arg: str, x: object) -> None:
              TypeError)
 
 
+def has_nan(a: object) -> bool:
+    """Whether ``a`` (an array or a scalar) holds a NaN, in one read: ``min`` propagates NaN,
+    where ``isnan(a).any()`` writes a mask and reads it again."""
+    if getattr(a, "ndim", 0) == 0:
+        return math.isnan(a)  # type: ignore[arg-type]
+    return a.size > 0 and math.isnan(a.min())  # type: ignore[attr-defined]
+
+
 def as_float(fn: str, arg: str, x: object, allow_nan: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 array, rejecting strings, objects, tensors and NaN."""
     _reject_tensor(fn, arg, x)
@@ -43,8 +51,7 @@ def as_float(fn: str, arg: str, x: object, allow_nan: bool = False) -> np.ndarra
         fail(fn, arg, f"has dtype {arr.dtype}", "real numbers",
              "convert the data with np.asarray(x, dtype=float)", TypeError)
     arr = arr.astype(np.float64, copy=False)
-    # min() propagates NaN: one vectorised read, where isnan().any() writes a mask first
-    if not allow_nan and arr.size and np.isnan(arr.min()):
+    if not allow_nan and has_nan(arr):
         where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
         fail(fn, arg, f"contains NaN (first at index {where})", "finite numbers",
              "find where the NaN first appears upstream (log of 0, 0/0, an exploding step)")

@@ -161,7 +161,8 @@ def _grad_scale(b):
 
 
 def _reduce(loss, b):
-    """Reduce the per-item loss; ``"mean"`` divides by :func:`_mean_denominator` (NaN if 0)."""
+    """Reduce the per-item loss (or, for ``"mean"``/``"sum"``, its sum); ``"mean"`` divides by
+    :func:`_mean_denominator` (NaN if 0)."""
     if b.how != "mean":
         return _checks.reduce(loss, b.how)
     den = _mean_denominator(b)
@@ -249,7 +250,7 @@ def _shifted_logits(fn, b, rows=slice(None), out=None):
     """
     x = b.x[rows]
     m = x.max(axis=b.axis, keepdims=True)
-    if np.isnan(m).any():
+    if _checks.has_nan(m):
         _checks.as_float(fn, "input", b.x)  # every logit enters the loss: the standard error
     # a row of -inf (every class masked) shifts to NaN: its loss is then 0 if the item is
     # ignored and NaN if not, both as in torch, so NumPy's warning would only alarm
@@ -322,7 +323,7 @@ def _nll_batch(fn, input, target, weight, ignore_index, reduction):
 def _no_nan_read(fn, input, picked):
     """The standard NaN error if an entry the loss reads is NaN: only those N entries are
     checked, so the cost stays O(N), as in torch (ignored items read nothing: 0 in ``picked``)."""
-    if np.isnan(picked).any():
+    if _checks.has_nan(picked):
         _checks.as_float(fn, "input", input)
 
 
@@ -339,8 +340,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     fn = "nll_loss"
     b, picked = _nll_batch(fn, input, target, weight, ignore_index, reduction)
-    loss = _reduce(np.squeeze(-b.w_y * picked, axis=b.axis), b)
-    if np.size(loss) and np.isnan(np.min(loss)):  # a NaN read, or 0 / 0 (every item ignored)
+    if b.how == "none":
+        loss = np.squeeze(-b.w_y * picked, axis=b.axis)
+    else:  # the weighted sum as one dot product
+        loss = _reduce(-np.vdot(b.w_y, picked), b)
+    if _checks.has_nan(loss):  # a NaN read, or 0 / 0 (every item ignored)
         _no_nan_read(fn, input, picked)
     return loss
 

@@ -35,7 +35,7 @@ def _nan_checked(fn, out, x, y):
     only when ``out`` holds a NaN: one read of the result instead of two of the inputs. A NaN
     that clean inputs produce (``inf - inf``) is returned, as torch returns it.
     """
-    if np.size(out) and np.isnan(np.min(out)):
+    if _checks.has_nan(out):
         _checks.as_float(fn, "input", x)
         _checks.as_float(fn, "target", y)
     return out
