@@ -8,7 +8,9 @@ For each loss, on about 10^6 float64 elements on the CPU (cross-entropy and NLL 
 * L: ``lossutils.torch.<name>`` forward and forward + backward against the built-in's.
 
 Targets: NumPy within 3x of torch, the PyTorch flavour within 1.5x. Each time is the median of
-interleaved repeats after a warm-up, so a burst of load elsewhere hits every column alike.
+repeats after a warm-up, interleaved in a shuffled order with the times it is compared with (the
+values with each other, the gradients with each other), so a burst of load elsewhere hits every
+column alike and no column always follows the same neighbour.
 Losses with no ``torch.nn.functional`` built-in are compared with the peer they follow, written
 with torch operations (named in the "reference" column).
 
@@ -166,6 +168,24 @@ def _pml_ntxent() -> Callable | None:
     return lambda emb, labels: loss(emb, labels)
 
 
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory in the process, for every contender alike.
+
+    By default glibc hands large freed blocks back to the system and adapts the size above which
+    it does so as the program runs, so whether a contender's 8-32 MB temporaries come back as
+    fresh pages (a page fault per few KiB, which costs more than the arithmetic on this machine)
+    depends on which cases ran before it: single cells moved by +-50% between runs, whichever
+    side allocated. With both thresholds pinned far above the largest temporary, every contender
+    reuses its memory, as it does in the steady state of a training loop. Returns False where
+    ``mallopt`` is missing (not glibc); the run then keeps the default behaviour.
+    """
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 1 << 28) and mallopt(m_trim_threshold, 1 << 30))
+
+
 def set_numpy_blas_threads(n: int) -> int | None:
     """Give NumPy's OpenBLAS ``n`` threads, as ``--threads`` gives torch; returns the count set.
 
@@ -190,18 +210,26 @@ def median_ms(contenders: dict[str, Callable[[], object]], repeats: int, warmup:
               budget_s: float) -> dict[str, float]:
     """Median wall time (ms) of each callable, measured in interleaved rounds after a warm-up.
 
-    ``repeats`` rounds at most, fewer (but at least a third of them) when a round is slow enough
-    that they would not fit in ``budget_s`` seconds.
+    Each round runs every callable once, in an order shuffled for that round (seeded, so a run
+    can be repeated exactly). What a call costs depends on what ran just before it: a 100 us
+    call that follows one which wrote 32 MB finds the caches full of that data and took up to
+    100 us longer here. A fixed order gives one column the same predecessor every round, and so
+    the same handicap (the built-in's nll_loss measured 68 or 150 us by its place in the round).
+    As many rounds as fit in ``budget_s`` seconds, at least a third of ``repeats`` and at most
+    four times it: short calls, the noisiest, get the most rounds.
     """
     t0 = time.perf_counter()
     for _ in range(warmup):
         for fn in contenders.values():
             fn()
     round_s = (time.perf_counter() - t0) / max(warmup, 1)
-    repeats = max(1, repeats // 3, min(repeats, int(budget_s / max(round_s, 1e-9))))
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(repeats):
-        for key, fn in contenders.items():
+    rounds = max(1, repeats // 3, min(4 * repeats, int(budget_s / max(round_s, 1e-9))))
+    order = np.random.default_rng(len(contenders))
+    keys = list(contenders)
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(rounds):
+        for key in order.permutation(keys):
+            fn = contenders[key]
             start = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - start)
@@ -241,19 +269,26 @@ def bench_case(case: Case, repeats: int, warmup: int, budget_s: float) -> dict[s
         out = case.ref(*a)
         return out if out.dim() == 0 else out.sum()
 
-    contenders: dict[str, Callable[[], object]] = {}
+    # values and gradients are timed apart, each group interleaved within itself: a forward
+    # pass of 4096 picks that follows a backward which wrote 32 MB measures the caches' refill,
+    # not the forward pass (with the two groups mixed, such cells moved by 2x between runs)
+    values: dict[str, Callable[[], object]] = {}
+    gradients: dict[str, Callable[[], object]] = {}
     if case.ref is not None:
-        contenders["ref"] = lambda: case.ref(*tens)
+        values["ref"] = lambda: case.ref(*tens)
         if differentiable:
-            contenders["ref_fb"] = forward_backward(ref_scalar, tens[0], tens[1:])
+            gradients["ref_fb"] = forward_backward(ref_scalar, tens[0], tens[1:])
     if np_fn is not None:
-        contenders["np"] = lambda: np_fn(*case.args, **kw)
+        values["np"] = lambda: np_fn(*case.args, **kw)
     if np_grad is not None:
-        contenders["np_grad"] = lambda: np_grad(*case.args, **kw)
-    contenders["lt"] = lambda: lt(*tens)
+        gradients["np_grad"] = lambda: np_grad(*case.args, **kw)
+    values["lt"] = lambda: lt(*tens)
     if differentiable:
-        contenders["lt_fb"] = forward_backward(lt_scalar, tens[0], tens[1:])
-    return median_ms(contenders, repeats, warmup, budget_s)
+        gradients["lt_fb"] = forward_backward(lt_scalar, tens[0], tens[1:])
+    ms = median_ms(values, repeats, warmup, budget_s / 2)
+    if gradients:
+        ms |= median_ms(gradients, repeats, warmup, budget_s / 2)
+    return ms
 
 
 def ratio_cell(ms: dict[str, float], key: str, base: str, target: float,
@@ -389,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these losses (a row's name or its first word, e.g. "
                              "cross_entropy for both of its rows); 'mining' selects the mining "
                              "part, which is otherwise skipped when --only is given")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc thresholds alone (by default the run pins "
+                             "them so freed memory is reused; see keep_freed_memory)")
     args = parser.parse_args(argv)
+    kept = False if args.default_malloc else keep_freed_memory()
     only = set(args.only.split(",")) if args.only else None
     blas = None
     if args.threads:
@@ -409,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         + (" (--quick smoke run, small inputs)" if args.quick else ""),
         "",
         f"CPU float64; {platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} "
-        f"torch threads{'' if blas is None else f', {blas} NumPy BLAS threads'}, load average "
+        f"torch threads{'' if blas is None else f', {blas} NumPy BLAS threads'}, malloc "
+        f"{'keeps freed memory' if kept else 'with default thresholds'}, load average "
         f"{os.getloadavg()[0]:.1f} at the start; Python "
         f"{platform.python_version()}, torch {torch.__version__}, NumPy {np.__version__}. "
         f"Median ms; (x) = ratio to the torch column on its left (forward for values, "
