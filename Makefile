@@ -1,5 +1,6 @@
 # Two entry points (see README): `make site` builds the website, `make test` runs the whole suite.
-# Each installs what it needs into .venv first, so both work on a fresh machine.
+# Each installs what it needs into .venv first, so both work on a fresh machine. `make check` is
+# the daily loop (lint and unit tests: no site build, no browser, no nbgrader runs).
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,11 +8,13 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install site test lint browser freeze clean
+.PHONY: install site test check lint browser freeze clean
 
-$(STAMP): requirements.txt pyproject.toml
+# The development set includes the instructors' and the students' (see the requirements files).
+$(STAMP): requirements.txt requirements-grader.txt requirements-dev.txt constraints.txt \
+          pyproject.toml grader/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | grep -v "is ignored" ; test $${PIPESTATUS[0]} -eq 0
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "is ignored" ; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
 install: $(STAMP)
@@ -35,9 +38,12 @@ test: site lint browser
 	pytest -n 2 --dist loadfile tests
 	pytest -n 2 --dist loadfile --nbval-lax book
 
+check: lint
+	pytest -n 2 --dist loadfile -m "not slow and not browser" tests/lossutils
+
 freeze: install
-	$(PY) -m pip freeze --exclude-editable | grep -v -E "^(torch|pip|setuptools|wheel)==" > /tmp/frozen.txt
-	@echo "review /tmp/frozen.txt, then merge it into requirements.txt"
+	$(PY) -m pip freeze --exclude-editable | grep -v -E "^(pip|setuptools|wheel)==" > /tmp/frozen.txt
+	@echo "review /tmp/frozen.txt, then merge it into constraints.txt"
 
 clean:
 	rm -rf _build

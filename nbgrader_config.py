@@ -57,15 +57,15 @@ c.IgnorePattern.pattern = r"(?m)(^.*\w*Warning: |^Matplotlib is building the fon
 # nothing; the course's secure grader decides such submissions from the answer cells instead.
 c.OverwriteCells.add_missing_cells = True
 
-# ---- Secure grading (lossutils.grading; see book/appendix_instructors.md) -----------------------
+# ---- Secure grading (grader; see book/appendix_instructors.md) -----------------------
 # `nbgrader autograde` starts no Jupyter kernel: each student's answer cells run in a confined
 # child process (sandbox.py) and the instructor's test cells run in the grader, calling the
 # student's functions through that process (testrun.py). The lines below install it; every other
 # nbgrader command keeps its usual behaviour (`validate` still runs the notebook in a kernel).
-c.Autograde.exporter_class = "lossutils.grading.nbgrader_plugin.TolerantExporter"
-c.Autograde.pre_convert_hook = "lossutils.grading.intake.pre_convert_hook"
+c.Autograde.exporter_class = "grader.nbgrader_plugin.TolerantExporter"
+c.Autograde.pre_convert_hook = "grader.intake.pre_convert_hook"
 c.Autograde.sanitize_preprocessors = [
-    "lossutils.grading.nbgrader_plugin.RepairSubmission",
+    "grader.nbgrader_plugin.RepairSubmission",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -73,12 +73,12 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "lossutils.grading.nbgrader_plugin.SecureExecute",
+    "grader.nbgrader_plugin.SecureExecute",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "lossutils.grading.nbgrader_plugin.RecordGrading",
+    "grader.nbgrader_plugin.RecordGrading",
 ]
 # Budgets (see book/appendix_instructors.md): one call of a student function, one test
 # cell, all student code of one notebook, and the sandbox's memory.
@@ -90,10 +90,10 @@ c.SecureExecute.memory_limit_mb = 2048
 # status and the grader's reasons.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "lossutils.grading.nbgrader_plugin.StripHiddenTests",
+    "grader.nbgrader_plugin.StripHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.ExportApp.plugin_class = "lossutils.grading.export_csv.GradesCsvExport"
+c.ExportApp.plugin_class = "grader.export_csv.GradesCsvExport"
 # `nbgrader zip_collect <id>` (submissions downloaded from a learning platform into
 # downloaded/<id>/archive/): files named <student id>_<notebook>.ipynb, optionally with the
 # platform's numeric ids in between (alice_20931_77812_huber.ipynb). Adapt to your platform.

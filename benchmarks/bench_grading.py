@@ -6,7 +6,7 @@ every seventh the unanswered release. Then, on identical copies of that course:
 
 1. **serial**: ``nbgrader autograde ID`` for each assignment in turn (one process each, as an
    instructor would type it);
-2. **parallel**: one ``python -m lossutils.grading.grade_class ID... --jobs N`` for all the
+2. **parallel**: one ``python -m grader.grade_class ID... --jobs N`` for all the
    assignments (N = ``--jobs``, default every core);
 3. **bare**: for ``--bare`` submissions per assignment, the graded notebook (the student's answers
    and every test, hidden ones included) executed top to bottom in a Jupyter kernel with nbclient,
@@ -68,7 +68,7 @@ def _run(cmd: list[str], cwd: Path) -> float:
 def _answers(assignment: str) -> dict[str, str]:
     import nbformat
 
-    from lossutils.grading.submission import instructor_answers
+    from grader.submission import instructor_answers
 
     return instructor_answers(
         nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4))
@@ -169,7 +169,7 @@ def main() -> None:
             t_serial += per[a]
             cpu_serial += CPU["seconds"]
             loads.append(os.getloadavg()[0])
-        t_parallel = _run([sys.executable, "-m", "lossutils.grading.grade_class",
+        t_parallel = _run([sys.executable, "-m", "grader.grade_class",
                            *args.assignments, "--jobs", str(args.jobs)], parallel)
         cpu_parallel = CPU["seconds"]
         loads.append(os.getloadavg()[0])

@@ -30,4 +30,4 @@ __all__ = [
     *_activations, *_regression, *_binary, *_multiclass, *_divergence, *_margin,
     *_metric_learning, *_diagnostics,
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
