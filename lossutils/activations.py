@@ -38,7 +38,7 @@ def log_sigmoid(input):
     return -softplus(-_checks.as_float("log_sigmoid", "input", input))
 
 
-def logsumexp(input, dim=-1, keepdim=False):
+def logsumexp(input, *, dim=-1, keepdim=False):
     """``log(sum_k exp(x_k))`` along ``dim``, shifted by the maximum (chapter 5).
 
     ``logsumexp(x) = m + log(sum_k exp(x_k - m))`` with ``m = max_k x_k``: the largest term becomes
@@ -51,13 +51,13 @@ def logsumexp(input, dim=-1, keepdim=False):
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
-def log_softmax(input, dim=-1):
+def log_softmax(input, *, dim=-1):
     """``x_k - logsumexp(x)`` along ``dim`` (chapter 5). Shapes: any -> same."""
     x = _checks.as_float("log_softmax", "input", input)
     return x - logsumexp(x, dim=dim, keepdim=True)
 
 
-def softmax(input, dim=-1):
+def softmax(input, *, dim=-1):
     """``exp(x_k) / sum_j exp(x_j)`` along ``dim``, via the max shift (chapter 5).
 
     Example: ``softmax([2, 1, -1])`` is about ``[0.705, 0.259, 0.035]``.
@@ -65,7 +65,7 @@ def softmax(input, dim=-1):
     return np.exp(log_softmax(input, dim=dim))
 
 
-def label_smoothing_targets(target, num_classes, label_smoothing=0.1):
+def label_smoothing_targets(target, num_classes, *, label_smoothing=0.1):
     """Smoothed target distributions ``q = (1 - eps) * onehot(y) + eps / K`` (Szegedy et al. 2016).
 
     ``eps / K`` goes to *every* class, the true one included, as in ``torch``'s

@@ -123,7 +123,7 @@ def _weighted(values, w):
 
 # ---- binary cross-entropy on probabilities ------------------------------------------------------
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, *, weight=None, reduction="mean"):
     """Binary cross-entropy on probabilities, with torch's clamp of each log at -100.
 
     ``l_i = -w_i [y_i max(log p_i, -100) + (1 - y_i) max(log(1 - p_i), -100)]``.
@@ -144,7 +144,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _checks.reduce(_weighted(loss, w), how)
 
 
-def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy_grad(input, target, *, weight=None, reduction="mean"):
     """Gradient of :func:`binary_cross_entropy` w.r.t. the probabilities.
 
     ``w (p - y) / max(p (1 - p), 1e-12)``, the exact slope ``-y/p + (1-y)/(1-p)`` with torch's
@@ -160,7 +160,8 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
 
 # ---- binary cross-entropy on logits -------------------------------------------------------------
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
+                                     pos_weight=None):
     """Binary cross-entropy on logits: sigmoid and log fused into one stable expression.
 
     ``l_i = w_i [pw y_i softplus(-x_i) + (1 - y_i) softplus(x_i)]``, which equals
@@ -177,7 +178,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _checks.reduce(_weighted(_bce_logits_terms(x, y, pw), w), how)
 
 
-def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean",
+def binary_cross_entropy_with_logits_grad(input, target, *, weight=None, reduction="mean",
                                           pos_weight=None):
     """Gradient of :func:`binary_cross_entropy_with_logits` w.r.t. the logits.
 
@@ -201,7 +202,7 @@ def _multilabel_args(fn, input, target, weight, reduction):
     return x, y, w, how
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+def multilabel_soft_margin_loss(input, target, *, weight=None, reduction="mean"):
     """Multi-label loss: one independent sigmoid BCE per class, averaged over the classes.
 
     ``l_n = (1 / C) sum_c w_c BCEWithLogits(x_nc, y_nc)``: a per-sample loss, then the reduction
@@ -215,7 +216,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return _checks.reduce(np.asarray(per_sample), how)
 
 
-def multilabel_soft_margin_loss_grad(input, target, weight=None, reduction="mean"):
+def multilabel_soft_margin_loss_grad(input, target, *, weight=None, reduction="mean"):
     """Gradient of :func:`multilabel_soft_margin_loss`: ``w_c (sigmoid(x_nc) - y_nc) / C``
     (divided by N as well for ``"mean"``). Shapes: like ``input``. Chapter 4.
     """
@@ -250,7 +251,7 @@ def _alpha_t(alpha, y):
     return alpha * y + (1.0 - alpha) * (1.0 - y)
 
 
-def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+def sigmoid_focal_loss(inputs, targets, *, alpha=0.25, gamma=2.0, reduction="none"):
     """Sigmoid focal loss (Lin et al. 2017), as ``torchvision.ops.sigmoid_focal_loss``.
 
     ``FL_i = alpha_t (1 - p_t)^gamma BCEWithLogits(x_i, y_i)`` with ``p = sigmoid(x)``,
@@ -271,7 +272,7 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
     return _checks.reduce(loss, how)
 
 
-def sigmoid_focal_loss_grad(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+def sigmoid_focal_loss_grad(inputs, targets, *, alpha=0.25, gamma=2.0, reduction="none"):
     """Gradient of :func:`sigmoid_focal_loss` w.r.t. the logits.
 
     With ``q = 1 - p_t`` and ``B`` the BCE term,

@@ -33,7 +33,7 @@ def _fraction(fn: str, arg: str, value: object, n: int) -> int:
     return int(min(max(round(v * n), 1), n - 1))
 
 
-def circles(n=200, noise=0.1, factor=0.5, seed=0):
+def circles(*, n=200, noise=0.1, factor=0.5, seed=0):
     """Two concentric noisy circles: a data set no straight line separates (chapter 6).
 
     Points ``r (cos t, sin t) + noise * N(0, I)`` with ``t ~ U[0, 2 pi)``; the outer circle has
@@ -58,7 +58,7 @@ def circles(n=200, noise=0.1, factor=0.5, seed=0):
     return X[order], y[order]
 
 
-def imbalanced_blobs(n=1000, minority_fraction=0.1, distance=2.0, seed=0):
+def imbalanced_blobs(*, n=1000, minority_fraction=0.1, distance=2.0, seed=0):
     """Two overlapping Gaussian blobs with a rare positive class, 90/10 by default (chapter 7).
 
     Majority (label 0) ~ N((0, 0), I); minority (label 1) ~ N((d, d) / sqrt(2), I), so the centres
@@ -79,7 +79,7 @@ def imbalanced_blobs(n=1000, minority_fraction=0.1, distance=2.0, seed=0):
     return X[order], y[order]
 
 
-def sine_with_outliers(n=100, outlier_fraction=0.05, noise=0.1, outlier_shift=5.0, seed=0,
+def sine_with_outliers(*, n=100, outlier_fraction=0.05, noise=0.1, outlier_shift=5.0, seed=0,
                        return_outliers=False):
     """``y = sin(x) + noise``, with a few points pushed far upward (chapter 3, Huber vs MSE).
 
@@ -104,7 +104,7 @@ def sine_with_outliers(n=100, outlier_fraction=0.05, noise=0.1, outlier_shift=5.
     return (x, y, is_outlier) if return_outliers else (x, y)
 
 
-def house_prices(n=20, noise=10.0, outlier_error=200.0, seed=0, return_outliers=False):
+def house_prices(*, n=20, noise=10.0, outlier_error=200.0, seed=0, return_outliers=False):
     """House sizes and prices with one listing far off the trend (chapter 3, the outlier story).
 
     ``size ~ U[60, 200]`` square metres; ``price = 50 + 2 * size + noise * N(0, 1)`` in thousands
@@ -128,7 +128,7 @@ def house_prices(n=20, noise=10.0, outlier_error=200.0, seed=0, return_outliers=
     return (size, price, is_outlier) if return_outliers else (size, price)
 
 
-def bimodal_distribution(K=20, modes=(0.25, 0.75), width=0.08, weights=(0.5, 0.5)):
+def bimodal_distribution(*, K=20, modes=(0.25, 0.75), width=0.08, weights=(0.5, 0.5)):
     """A discrete two-peaked distribution over ``K`` bins (chapter 8, forward vs reverse KL).
 
     Bin ``k`` sits at ``c_k = (k + 0.5) / K`` in [0, 1];
@@ -151,7 +151,7 @@ def bimodal_distribution(K=20, modes=(0.25, 0.75), width=0.08, weights=(0.5, 0.5
     return p / p.sum()
 
 
-def clustered_embeddings(n_classes=5, per_class=20, dim=2, spread=0.3, seed=0):
+def clustered_embeddings(*, n_classes=5, per_class=20, dim=2, spread=0.3, seed=0):
     """Embeddings that form one Gaussian cluster per class (chapter 10, metric learning).
 
     Class centres are unit vectors (evenly spaced on the circle when ``dim == 2``, random

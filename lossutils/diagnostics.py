@@ -557,7 +557,7 @@ def _check_kl_div(c: _Case) -> None:
 
 # ----------------------------------------------------------------------------- recommend_loss
 
-def recommend_loss(target, structure="labels"):
+def recommend_loss(target, *, structure="labels"):
     """Name the loss to start with, from what a target array looks like (chapter 11).
 
     ``structure`` says what the target describes:

@@ -49,7 +49,7 @@ def _kl_denominator(x: np.ndarray, reduction: str) -> int:
     return 1
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input, target, *, reduction="mean", log_target=False):
     """KL(target || exp(input)) pointwise, torch's ``F.kl_div`` (chapter 8).
 
     ``input`` holds the model's log-probabilities ``log q`` (use ``log_softmax``), ``target`` the
@@ -94,7 +94,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     return np.float64(loss.sum() / _kl_denominator(x, reduction))
 
 
-def kl_div_grad(input, target, reduction="mean", log_target=False):
+def kl_div_grad(input, target, *, reduction="mean", log_target=False):
     """Gradient of ``kl_div`` w.r.t. ``input``: ``-p`` divided as the reduction divides.
 
     ``p = target`` (or ``exp(target)`` with ``log_target=True``). For ``'none'`` it is the gradient
@@ -207,7 +207,7 @@ def _distillation_args(fn, student_logits, teacher_logits, target, T, alpha):
     return s, t, y, T, alpha
 
 
-def distillation_loss(student_logits, teacher_logits, target=None, T=4.0, alpha=0.9):
+def distillation_loss(student_logits, teacher_logits, target=None, *, T=4.0, alpha=0.9):
     """Knowledge-distillation loss of Hinton et al. 2015 (chapter 8).
 
     Soft term, the teacher's softened distribution as the target::
@@ -238,7 +238,7 @@ def distillation_loss(student_logits, teacher_logits, target=None, T=4.0, alpha=
     return np.float64(alpha * soft + (1.0 - alpha) * cross_entropy(s, y))
 
 
-def distillation_loss_grad(student_logits, teacher_logits, target=None, T=4.0, alpha=0.9):
+def distillation_loss_grad(student_logits, teacher_logits, target=None, *, T=4.0, alpha=0.9):
     """Gradient of ``distillation_loss`` w.r.t. ``student_logits``.
 
     ``d soft / d s = T * (softmax(s / T) - softmax(t / T)) / N``: one ``1 / T`` from the chain

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["numerical_grad", "relative_error"]
 
 
-def numerical_grad(f: Callable[[np.ndarray], float], x, h: float = 1e-6) -> np.ndarray:
+def numerical_grad(f: Callable[[np.ndarray], float], x, *, h: float = 1e-6) -> np.ndarray:
     """Gradient of scalar ``f`` at ``x`` by central differences; same shape as ``x``."""
     x = np.array(x, dtype=np.float64)  # a private copy: x is perturbed in place below
     grad = np.empty_like(x)
@@ -31,7 +31,7 @@ def numerical_grad(f: Callable[[np.ndarray], float], x, h: float = 1e-6) -> np.n
     return grad
 
 
-def relative_error(a, b, floor: float = 1e-12) -> float:
+def relative_error(a, b, *, floor: float = 1e-12) -> float:
     """``max |a - b| / max(|a| + |b|, floor)``: below 1e-7 is a match, above 1e-2 a bug."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor), initial=0.0))

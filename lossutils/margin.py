@@ -57,7 +57,7 @@ def _hinge_embedding_args(fn, input, target, margin, reduction):
     return x, y, m
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss(input, target, *, margin=1.0, reduction="mean"):
     """Hinge embedding loss, torch's ``F.hinge_embedding_loss`` (chapter 9).
 
     ``l = x`` where ``y = 1`` and ``l = max(0, margin - x)`` where ``y = -1``. ``x`` is usually a
@@ -73,7 +73,7 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     return _checks.reduce(loss, reduction)
 
 
-def hinge_embedding_loss_grad(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss_grad(input, target, *, margin=1.0, reduction="mean"):
     """Gradient of ``hinge_embedding_loss`` w.r.t. ``input``: 1 (y = 1), -1 inside the margin.
 
     Shapes: as ``input``. Chapter 9.
@@ -98,7 +98,7 @@ def _ranking_args(fn, input1, input2, target, margin, reduction):
     return x1, x2, y, m
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Ranking hinge, torch's ``F.margin_ranking_loss`` (chapter 9).
 
     ``l = max(0, -y * (x1 - x2) + margin)``: ``y = 1`` asks for ``x1`` ranked above ``x2`` by at
@@ -111,7 +111,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _checks.reduce(np.maximum(m - y * (x1 - x2), 0.0), reduction)
 
 
-def margin_ranking_loss_grad(input1, input2, target, margin=0.0, reduction="mean"):
+def margin_ranking_loss_grad(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Gradient of ``margin_ranking_loss`` w.r.t. ``input1``: ``-y`` where the hinge is active.
 
     The gradient w.r.t. ``input2`` is its negative. Shapes: as ``input1``. Chapter 9.
@@ -142,7 +142,7 @@ def _cosine(a: np.ndarray, b: np.ndarray):
     return np.einsum("...i,...i->...", a, b) / np.sqrt(aa * bb), aa, bb
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def cosine_embedding_loss(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Cosine embedding loss, torch's ``F.cosine_embedding_loss`` (chapter 9).
 
     ``cos = <a, b> / sqrt((|a|^2 + 1e-12) (|b|^2 + 1e-12))`` (a zero vector has cosine 0);
@@ -158,7 +158,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _checks.reduce(np.where(y > 0, 1.0 - cos, np.maximum(cos - m, 0.0)), reduction)
 
 
-def cosine_embedding_loss_grad(input1, input2, target, margin=0.0, reduction="mean"):
+def cosine_embedding_loss_grad(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Gradient of ``cosine_embedding_loss`` w.r.t. ``input1``.
 
     ``d cos / d a = b / sqrt(aa * bb) - cos * a / aa`` with the padded squared norms ``aa``,
@@ -222,7 +222,7 @@ def _triplet_terms(a, pos, neg, p, eps, swap):
     return v_ap, v_an, d_ap, d_an, share_an
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6, swap=False,
                         reduction="mean"):
     """Triplet loss, torch's ``F.triplet_margin_loss`` (chapter 9).
 
@@ -243,7 +243,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _checks.reduce(np.maximum(d_ap - d_an + m, 0.0), reduction)
 
 
-def triplet_margin_loss_grad(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+def triplet_margin_loss_grad(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6, swap=False,
                              reduction="mean"):
     """Gradient of ``triplet_margin_loss`` w.r.t. ``anchor``.
 

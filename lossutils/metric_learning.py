@@ -114,7 +114,7 @@ def _distances(x: np.ndarray) -> np.ndarray:
     return d
 
 
-def pairwise_distances(embeddings, squared=False):
+def pairwise_distances(embeddings, *, squared=False):
     """All Euclidean distances in a batch, ``D[i, j] = ||x_i - x_j||_2`` (chapter 10).
 
     ``squared=True`` returns ``||x_i - x_j||^2``. The diagonal is exactly 0, equal rows are exactly
@@ -277,7 +277,7 @@ def mine_semihard_triplets(embeddings, labels):
     return _ordered_by_anchor_then_positive(a, p, n, y)
 
 
-def triplet_semihard_loss(embeddings, labels, margin=1.0):
+def triplet_semihard_loss(embeddings, labels, *, margin=1.0):
     """Triplet loss on semi-hard negatives mined in the batch, TF Addons >= 0.11 (chapter 10).
 
     For every ordered positive pair (a, p) with its semi-hard negative n (see
@@ -314,7 +314,7 @@ def triplet_semihard_loss(embeddings, labels, margin=1.0):
 # NT-Xent (SimCLR / InfoNCE) and the contrastive pair loss
 # ------------------------------------------------------------------------------------------------
 
-def nt_xent_loss(embeddings, labels, temperature=0.07):
+def nt_xent_loss(embeddings, labels, *, temperature=0.07):
     """NT-Xent (normalised temperature-scaled cross-entropy), pytorch-metric-learning's
     ``NTXentLoss`` (chapter 10).
 
@@ -356,7 +356,7 @@ def nt_xent_loss(embeddings, labels, temperature=0.07):
     return np.float64(np.mean(-np.log(ratio + np.finfo(np.float64).tiny)))
 
 
-def contrastive_loss(x1, x2, same, margin=1.0, reduction="mean"):
+def contrastive_loss(x1, x2, same, *, margin=1.0, reduction="mean"):
     """Contrastive pair loss of Hadsell, Chopra and LeCun 2006 (chapter 10).
 
     With the plain Euclidean distance ``d = ||x1 - x2||_2``::

@@ -186,7 +186,7 @@ def _smoothed_targets(b, q):
 
 # ---- cross-entropy ------------------------------------------------------------------------------
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Softmax cross-entropy on logits, as ``torch.nn.functional.cross_entropy``.
 
@@ -281,7 +281,7 @@ def _log_sum_exp(z, axis, overwrite=False):
     return np.log(np.exp(z, out=z if overwrite else None).sum(axis=axis, keepdims=True))
 
 
-def cross_entropy_grad(input, target, weight=None, ignore_index=-100, reduction="mean",
+def cross_entropy_grad(input, target, *, weight=None, ignore_index=-100, reduction="mean",
                        label_smoothing=0.0):
     """Gradient of :func:`cross_entropy` w.r.t. the logits.
 
@@ -327,7 +327,7 @@ def _no_nan_read(fn, input, picked):
         _checks.as_float(fn, "input", input)
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of the target class: ``l_i = -w_{y_i} input[i, y_i]``.
 
     ``input`` holds log-probabilities (``log_softmax`` output); nothing is applied to it, so
@@ -349,7 +349,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return loss
 
 
-def nll_loss_grad(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss_grad(input, target, *, weight=None, ignore_index=-100, reduction="mean"):
     """Gradient of :func:`nll_loss` w.r.t. ``input``: ``-w_{y_i}`` at the target entry of each
     counted item (divided by the ``"mean"`` denominator), 0 everywhere else.
 

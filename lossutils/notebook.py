@@ -22,7 +22,7 @@ def show_source(*objects):
     return Code(text, language="python")
 
 
-def glue(name: str, value, display: bool = True) -> None:
+def glue(name: str, value, *, display: bool = True) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`name``` roles in the page's prose.
 
     Emits exactly what ``myst_nb.glue`` emits, without importing ``nbformat`` (whose schema
@@ -38,7 +38,7 @@ def glue(name: str, value, display: bool = True) -> None:
     show({prefix + key: data for key, data in bundle.items()}, raw=True, metadata=metadata)
 
 
-def progress(total: int, desc: str = ""):
+def progress(total: int, *, desc: str = ""):
     """A progress bar for loops longer than a couple of seconds (chapter 6's training runs).
 
     ``tqdm`` draws it; in a notebook the bar is a plain HTML ``<progress>`` element updated in

@@ -56,25 +56,7 @@ def _huber_total(x, y, delta):
     return total
 
 
-def _threshold_and_reduction(fn, name, value, reduction):
-    """Accept torch's positional ``f(input, target, "sum")`` as well as ``f(x, y, 1.0, "sum")``.
-
-    A string in the ``delta``/``beta`` slot can only be a reduction; a number then left in the
-    ``reduction`` slot is the threshold. Two strings are ambiguous and rejected.
-    """
-    if not isinstance(value, str):
-        return value, reduction
-    if isinstance(reduction, str):
-        if reduction != "mean":
-            _checks.fail(fn, name, f"is the string {value!r} while reduction is {reduction!r}",
-                         f"a number for {name}",
-                         f"pass both by keyword, e.g. {fn}(input, target, {name}=1.0, "
-                         f"reduction={reduction!r})", TypeError)
-        return 1.0, value
-    return reduction, value
-
-
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, *, reduction="mean"):
     """Mean squared error, ``l_i = (x_i - y_i)^2``.
 
     Shapes: ``input`` and ``target`` any shape, equal (no silent broadcasting).
@@ -86,7 +68,7 @@ def mse_loss(input, target, reduction="mean"):
     return _nan_checked(fn, _checks.reduce((x - y) ** 2, how), x, y)
 
 
-def mse_loss_grad(input, target, reduction="mean"):
+def mse_loss_grad(input, target, *, reduction="mean"):
     """Gradient of :func:`mse_loss` w.r.t. ``input``: ``2 (x - y)``, divided by ``n`` for "mean".
 
     Shapes: like ``input``. Chapter 3 (regression).
@@ -96,7 +78,7 @@ def mse_loss_grad(input, target, reduction="mean"):
     return _nan_checked(fn, _checks.reduce_grad(2.0 * (x - y), how, x.size), x, y)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, *, reduction="mean"):
     """Mean absolute error, ``l_i = |x_i - y_i|``.
 
     Shapes: ``input`` and ``target`` equal, any shape. Returns per element for ``"none"``, else a
@@ -107,7 +89,7 @@ def l1_loss(input, target, reduction="mean"):
     return _nan_checked(fn, _checks.reduce(np.abs(x - y), how), x, y)
 
 
-def l1_loss_grad(input, target, reduction="mean"):
+def l1_loss_grad(input, target, *, reduction="mean"):
     """Gradient of :func:`l1_loss`: ``sign(x - y)`` (/ ``n`` for "mean").
 
     At the kink ``x = y`` it is 0, the subgradient torch's backward returns. Shapes: like ``input``.
@@ -118,17 +100,15 @@ def l1_loss_grad(input, target, reduction="mean"):
     return _nan_checked(fn, _checks.reduce_grad(np.sign(x - y), how, x.size), x, y)
 
 
-def huber_loss(input, target, delta=1.0, reduction="mean"):
+def huber_loss(input, target, *, delta=1.0, reduction="mean"):
     """Huber loss: quadratic for small residuals, linear (slope ``delta``) for large ones.
 
     ``l_i = 0.5 e_i^2`` if ``|e_i| < delta`` else ``delta (|e_i| - 0.5 delta)``, ``e = x - y``.
     Large ``delta``: MSE / 2; far out: ``delta`` times L1 minus a constant. ``delta > 0`` required.
-    ``huber_loss(x, y, "sum")`` (torch's positional order) is read as ``reduction="sum"``.
     Shapes: ``input`` and ``target`` equal. Returns per element for ``"none"``, else a scalar.
     Chapter 3 (regression).
     """
     fn = "huber_loss"
-    delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
     x, y, how = _pair(fn, input, target, reduction)
     # with c = clip(e, -delta, delta), c (e - c / 2) is 0.5 e^2 inside the band and
@@ -140,19 +120,18 @@ def huber_loss(input, target, delta=1.0, reduction="mean"):
     return _nan_checked(fn, _checks.reduce_total(_huber_total(x, y, delta), how, x.size), x, y)
 
 
-def huber_loss_grad(input, target, delta=1.0, reduction="mean"):
+def huber_loss_grad(input, target, *, delta=1.0, reduction="mean"):
     """Gradient of :func:`huber_loss`: ``clip(x - y, -delta, delta)`` (/ ``n`` for "mean").
 
     Shapes: like ``input``. Chapter 3 (regression).
     """
     fn = "huber_loss_grad"
-    delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
     delta = _checks.positive(fn, "delta", delta)
     x, y, how = _pair(fn, input, target, reduction)
     return _nan_checked(fn, _checks.reduce_grad(np.clip(x - y, -delta, delta), how, x.size), x, y)
 
 
-def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean"):
     """Smooth L1 loss: Huber divided by its threshold, so the linear part has slope 1.
 
     ``l_i = 0.5 e_i^2 / beta`` if ``|e_i| < beta`` else ``|e_i| - 0.5 beta``; hence
@@ -161,7 +140,6 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     ``"none"``, else a scalar. Chapter 3 (regression).
     """
     fn = "smooth_l1_loss"
-    beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, how = _pair(fn, input, target, reduction)
     if beta == 0:  # 0 / 0 inside a band of width 0: the limit is plain L1, as in torch
@@ -175,13 +153,12 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     return _nan_checked(fn, _checks.reduce_total(total, how, x.size), x, y)
 
 
-def smooth_l1_loss_grad(input, target, beta=1.0, reduction="mean"):
+def smooth_l1_loss_grad(input, target, *, beta=1.0, reduction="mean"):
     """Gradient of :func:`smooth_l1_loss`: ``clip((x - y) / beta, -1, 1)`` (/ ``n`` for "mean").
 
     At ``beta = 0`` it is the L1 gradient ``sign(x - y)``. Shapes: like ``input``. Chapter 3.
     """
     fn = "smooth_l1_loss_grad"
-    beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
     beta = _checks.positive(fn, "beta", beta, allow_zero=True)
     x, y, how = _pair(fn, input, target, reduction)
     e = x - y

@@ -42,7 +42,6 @@ from .margin import COSINE_EPS
 from .margin import _number as _real_number
 from .metric_learning import NEAR, NORMALIZE_EPS
 from .metric_learning import mine_semihard_triplets as _mine_numpy
-from .regression import _threshold_and_reduction as _threshold_or_reduction
 
 __all__ = [
     # activations (chapters 4 and 5)
@@ -288,22 +287,22 @@ def log_sigmoid(input):
     return F.logsigmoid(_float("log_sigmoid", "input", input))
 
 
-def logsumexp(input, dim=-1, keepdim=False):
+def logsumexp(input, *, dim=-1, keepdim=False):
     """``log(sum_k exp(x_k))`` along ``dim``, computed after a shift by the maximum (chapter 5)."""
     return torch.logsumexp(_float("logsumexp", "input", input), dim=dim, keepdim=keepdim)
 
 
-def log_softmax(input, dim=-1):
+def log_softmax(input, *, dim=-1):
     """``x_k - logsumexp(x)`` along ``dim`` (chapter 5). Shapes: any -> same."""
     return torch.log_softmax(_float("log_softmax", "input", input), dim=dim)
 
 
-def softmax(input, dim=-1):
+def softmax(input, *, dim=-1):
     """``exp(x_k) / sum_j exp(x_j)`` along ``dim``, via the max shift (chapter 5)."""
     return torch.softmax(_float("softmax", "input", input), dim=dim)
 
 
-def label_smoothing_targets(target, num_classes, label_smoothing=0.1):
+def label_smoothing_targets(target, num_classes, *, label_smoothing=0.1):
     """Smoothed targets ``q = (1 - eps) onehot(y) + eps / K`` (Szegedy et al. 2016), chapter 5.
 
     ``eps / K`` goes to every class, the true one included. Shapes: ``target`` (N,) ints ->
@@ -360,13 +359,7 @@ def _nan_checked(fn: str, loss: Tensor, unchecked: dict[str, Tensor]) -> Tensor:
     return loss
 
 
-def _threshold_and_reduction(fn: str, name: str, value: object, reduction: object):
-    """Accept torch's positional ``f(input, target, "sum")`` as well as ``f(x, y, 1.0, "sum")``:
-    a string in the ``delta``/``beta`` slot can only be the reduction (the NumPy flavour's rule)."""
-    return _threshold_or_reduction(fn, name, _scalar(value), _scalar(reduction))
-
-
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, *, reduction="mean"):
     """Mean squared error ``(x - y)^2`` elementwise, then reduced (chapter 3).
 
     Shapes: ``input``, ``target`` equal, any -> scalar, or the input's shape for ``'none'``.
@@ -387,7 +380,7 @@ def _absolute(e: Tensor, how: str) -> Tensor:
     return s if how == "sum" else s / e.numel()
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, *, reduction="mean"):
     """Mean absolute error ``|x - y|`` (chapter 3); its gradient at ``x = y`` is 0.
 
     Shapes as :func:`mse_loss`.
@@ -396,22 +389,21 @@ def l1_loss(input, target, reduction="mean"):
     return _nan_checked("l1_loss", _absolute(e, reduction), unchecked)
 
 
-def huber_loss(input, target, delta=1.0, reduction="mean"):
+def huber_loss(input, target, *, delta=1.0, reduction="mean"):
     """Huber loss: ``e^2 / 2`` if ``|e| < delta`` else ``delta (|e| - delta / 2)``, ``e = x - y``.
 
     Quadratic near zero, linear with slope ``delta`` far out, so an outlier's pull is capped.
-    ``delta <= 0`` is rejected; ``huber_loss(x, y, "sum")`` reads the string as the reduction.
+    ``delta <= 0`` is rejected.
     The value and gradient are torch's fused kernel's (see the module docstring). Shapes as
     :func:`mse_loss`. Chapter 3.
     """
     fn = "huber_loss"
-    delta, reduction = _threshold_and_reduction(fn, "delta", delta, reduction)
-    delta = _checks.positive(fn, "delta", delta)
+    delta = _checks.positive(fn, "delta", _scalar(delta))
     x, y, unchecked = _inputs(fn, input, target, reduction)
     return _nan_checked(fn, F.huber_loss(x, y, reduction=reduction, delta=delta), unchecked)
 
 
-def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+def smooth_l1_loss(input, target, *, beta=1.0, reduction="mean"):
     """Smooth L1: ``e^2 / (2 beta)`` if ``|e| < beta`` else ``|e| - beta / 2`` (chapter 3).
 
     Huber divided by its threshold: ``huber_loss(delta=d) = d * smooth_l1_loss(beta=d)``.
@@ -419,8 +411,7 @@ def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     :func:`huber_loss`. Shapes as :func:`mse_loss`.
     """
     fn = "smooth_l1_loss"
-    beta, reduction = _threshold_and_reduction(fn, "beta", beta, reduction)
-    beta = _checks.positive(fn, "beta", beta, allow_zero=True)
+    beta = _checks.positive(fn, "beta", _scalar(beta), allow_zero=True)
     x, y, unchecked = _inputs(fn, input, target, reduction)
     return _nan_checked(fn, F.smooth_l1_loss(x, y, reduction=reduction, beta=beta), unchecked)
 
@@ -486,7 +477,7 @@ class _ClampedBinaryCrossEntropy(torch.autograd.Function):
         return grad_p, grad_y
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, *, weight=None, reduction="mean"):
     """Binary cross-entropy on probabilities, each log clamped at -100 (chapter 4).
 
     ``l_i = -w_i [y_i max(log p_i, -100) + (1 - y_i) max(log(1 - p_i), -100)]``: ``p`` of exactly
@@ -590,7 +581,7 @@ class _BCEWithLogits(torch.autograd.Function):
         return grad_x, grad_y, grad_pw, None
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+def binary_cross_entropy_with_logits(input, target, *, weight=None, reduction="mean",
                                      pos_weight=None):
     """BCE on logits, ``-w [pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]`` (chapter 4).
 
@@ -611,7 +602,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _nan_checked(fn, _reduce_product(loss, w.expand_as(loss), reduction), unchecked)
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+def multilabel_soft_margin_loss(input, target, *, weight=None, reduction="mean"):
     """Multi-label loss: per sample ``(1/C) sum_c w_c BCEWithLogits(x_c, y_c)`` (chapter 4).
 
     One independent sigmoid per class, averaged over the classes, then reduced over samples.
@@ -630,7 +621,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return _reduce(terms.sum(dim=-1) / x.shape[-1], reduction)
 
 
-def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+def sigmoid_focal_loss(inputs, targets, *, alpha=0.25, gamma=2.0, reduction="none"):
     """Sigmoid focal loss ``alpha_t (1 - p_t)^gamma BCEWithLogits(x, y)`` (Lin et al. 2017).
 
     ``p = sigmoid(x)``, ``p_t = p y + (1 - p)(1 - y)``, ``alpha_t = alpha y + (1 - alpha)(1 - y)``:
@@ -774,7 +765,7 @@ def _nll_of(fn: str, logp: Tensor, y: Tensor, counted: Tensor | None, cdim: int,
     return loss.sum() / den
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+def cross_entropy(input, target, *, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Softmax cross-entropy on logits, ``-log softmax(x)[y]`` per item, class dim 1 (chapter 5).
 
@@ -816,7 +807,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                    int(ignore_index))
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, *, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of the target class, ``l_i = -w_{y_i} input[i, y_i]`` (chapter 5).
 
     ``input`` holds log-probabilities: nothing is applied to it, so
@@ -890,7 +881,7 @@ def _kl_terms(fn: str, x: Tensor, t: Tensor, log_target: bool) -> tuple[Tensor, 
     return t, torch.where(positive, diff, 0.0)
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input, target, *, reduction="mean", log_target=False):
     """KL(target || exp(input)) pointwise, the model's log-probabilities first (chapter 8).
 
     ``l = p (log p - log q)`` with ``p = target``, ``log q = input`` and ``0 log 0 = 0`` (also where
@@ -963,7 +954,7 @@ def kl_divergence(p, q):
     return (p * log_ratio).sum(dim=-1)
 
 
-def distillation_loss(student_logits, teacher_logits, target=None, T=4.0, alpha=0.9):
+def distillation_loss(student_logits, teacher_logits, target=None, *, T=4.0, alpha=0.9):
     """Knowledge distillation (Hinton et al. 2015), chapter 8.
 
     ``soft = T^2 batchmean KL(softmax(teacher / T) || softmax(student / T))``; the ``T^2`` keeps
@@ -1019,7 +1010,7 @@ def _pm_one(fn: str, target, like: Tensor, shape: tuple[int, ...]) -> Tensor:
     return y
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss(input, target, *, margin=1.0, reduction="mean"):
     """Hinge embedding loss: ``x`` where ``y = 1``, ``max(0, margin - x)`` where ``y = -1``.
 
     ``x`` is usually a distance: similar pairs pay it (unclipped), dissimilar pairs pay only when
@@ -1036,7 +1027,7 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     return _nan_checked(fn, loss, {"input": x} if deferred else {})
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Ranking hinge ``max(0, margin - y (x1 - x2))``: ``y = 1`` wants x1 above x2 by ``margin``.
 
     A tie costs ``margin``; no broadcasting. Shapes: (N,) or () each -> scalar or (N,). Chapter 9.
@@ -1074,7 +1065,7 @@ def _embedding_pair(fn: str, names: tuple[str, ...], values: tuple,
     return out
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def cosine_embedding_loss(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Cosine embedding loss: ``1 - cos(a, b)`` if ``y = 1``, ``max(0, cos(a, b) - margin)`` if -1.
 
     ``cos = <a, b> / sqrt((|a|^2 + 1e-12)(|b|^2 + 1e-12))``, so a zero vector has cosine 0.
@@ -1092,7 +1083,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _nan_checked(fn, loss, {"input1": a, "input2": b} if deferred else {})
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+def triplet_margin_loss(anchor, positive, negative, *, margin=1.0, p=2, eps=1e-6, swap=False,
                         reduction="mean"):
     """Triplet loss ``max(d(a, p) - d(a, n) + margin, 0)``, ``d(u, v) = ||u - v + eps||_p``.
 
@@ -1281,7 +1272,7 @@ def _distances(x: Tensor, squared: bool = False) -> Tensor:
     return _PairwiseDistances.apply(x, squared)
 
 
-def pairwise_distances(embeddings, squared=False):
+def pairwise_distances(embeddings, *, squared=False):
     """All Euclidean distances of a batch, ``D[i, j] = ||x_i - x_j||_2`` (chapter 10).
 
     ``squared=True`` gives ``||x_i - x_j||^2``. The diagonal and equal rows are exactly 0, the
@@ -1308,7 +1299,7 @@ def mine_semihard_triplets(embeddings, labels):
     return torch.from_numpy(rows).to(x.device)
 
 
-def triplet_semihard_loss(embeddings, labels, margin=1.0):
+def triplet_semihard_loss(embeddings, labels, *, margin=1.0):
     """Triplet loss with semi-hard mining, TensorFlow Addons >= 0.11 (chapter 10).
 
     ``mean over ordered positive pairs (a, p) of max(0, margin + d(a, p) - d(a, n))`` with n from
@@ -1337,7 +1328,7 @@ def triplet_semihard_loss(embeddings, labels, margin=1.0):
     return torch.relu(m + d_ap - d_an).mean()
 
 
-def nt_xent_loss(embeddings, labels, temperature=0.07):
+def nt_xent_loss(embeddings, labels, *, temperature=0.07):
     """NT-Xent (SimCLR / InfoNCE), pytorch-metric-learning's ``NTXentLoss`` (chapter 10).
 
     With ``s`` the cosine similarities of the L2-normalised embeddings, per ordered positive pair
@@ -1369,7 +1360,7 @@ def nt_xent_loss(embeddings, labels, temperature=0.07):
     return -torch.log(ratio + torch.finfo(x.dtype).tiny).mean()
 
 
-def contrastive_loss(x1, x2, same, margin=1.0, reduction="mean"):
+def contrastive_loss(x1, x2, same, *, margin=1.0, reduction="mean"):
     """Contrastive pair loss of Hadsell, Chopra and LeCun 2006 (chapter 10).
 
     ``d = ||x1 - x2||_2``; ``l = d^2 / 2`` for a similar pair (``same = 1``) and

@@ -454,7 +454,8 @@ def experiment(semihard_negatives, seed=0, steps=STEPS):
     Returns a dict with the logged steps, both runs' curves, the start and final embeddings and
     the labels.
     """
-    e0, y = data.clustered_embeddings(N_CLASSES, PER_CLASS, 2, SPREAD, seed=seed)
+    e0, y = data.clustered_embeddings(n_classes=N_CLASSES, per_class=PER_CLASS, dim=2,
+                                      spread=SPREAD, seed=seed)
     g = np.random.default_rng(seed)
     pairs = _positive_pairs(y)
     negatives = [np.flatnonzero(y != label) for label in y]

@@ -55,8 +55,8 @@ def test_bce_matches_torch_including_p_at_0_and_1(reduction, weighted):
     p[0], y[0] = [0.0, 1.0, 0.0], [0.0, 1.0, 1.0]   # exact hits and a clamped miss
     p[1], y[1] = [1.0, 1e-13, 1.0], [0.0, 1.0, 0.4]  # clamped miss, tiny p, soft target at p = 1
     w = RNG.uniform(0.5, 2.0, size=3) if weighted else None
-    value = L.binary_cross_entropy(p, y, w, reduction)
-    grad = L.binary_cross_entropy_grad(p, y, w, reduction)
+    value = L.binary_cross_entropy(p, y, weight=w, reduction=reduction)
+    grad = L.binary_cross_entropy_grad(p, y, weight=w, reduction=reduction)
     t_value, t_grad = _torch(F.binary_cross_entropy, p, y, w, reduction=reduction)
     np.testing.assert_allclose(value, t_value, rtol=1e-13)
     np.testing.assert_allclose(grad, t_grad, rtol=1e-13)  # incl. the 1e12-sized slopes at 0 and 1
@@ -87,8 +87,9 @@ def test_bce_with_logits_matches_torch(reduction, weighted, pos_weighted):
     y = _labels((6, 4), soft=True)
     w = RNG.uniform(0.5, 2.0, size=(6, 4)) if weighted else None
     pw = RNG.uniform(0.5, 4.0, size=4) if pos_weighted else None
-    value = L.binary_cross_entropy_with_logits(x, y, w, reduction, pw)
-    grad = L.binary_cross_entropy_with_logits_grad(x, y, w, reduction, pw)
+    value = L.binary_cross_entropy_with_logits(x, y, weight=w, reduction=reduction, pos_weight=pw)
+    grad = L.binary_cross_entropy_with_logits_grad(x, y, weight=w, reduction=reduction,
+                                                   pos_weight=pw)
     t_value, t_grad = _torch(F.binary_cross_entropy_with_logits, x, y, w, reduction=reduction,
                              pos_weight=None if pw is None else _t(pw))
     # atol: torch forms (1 - y) x + softplus(-x), a difference of two large numbers for y = 0 and
@@ -110,8 +111,8 @@ def test_bce_with_logits_extremes_are_exact():
     pw = np.array([3.0])
     np.testing.assert_array_equal(
         L.binary_cross_entropy_with_logits(x[:1], y[:1], pos_weight=pw, reduction="sum"), 3e4)
-    np.testing.assert_array_equal(L.binary_cross_entropy_with_logits_grad(x[:4], y[:4], None,
-                                                                          "none"),
+    np.testing.assert_array_equal(L.binary_cross_entropy_with_logits_grad(x[:4], y[:4], weight=None,
+                                                                          reduction="none"),
                                   [-1.0, 1.0, 0.0, 0.0])
 
 
@@ -146,8 +147,8 @@ def test_multilabel_soft_margin_matches_torch(reduction, shape, weighted):
     x.flat[0] = -1e4
     y = _labels(shape)
     w = RNG.uniform(0.5, 2.0, size=shape[-1]) if weighted else None
-    value = L.multilabel_soft_margin_loss(x, y, w, reduction)
-    grad = L.multilabel_soft_margin_loss_grad(x, y, w, reduction)
+    value = L.multilabel_soft_margin_loss(x, y, weight=w, reduction=reduction)
+    grad = L.multilabel_soft_margin_loss_grad(x, y, weight=w, reduction=reduction)
     t_value, t_grad = _torch(F.multilabel_soft_margin_loss, x, y, w, reduction=reduction)
     np.testing.assert_allclose(value, t_value, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(grad, t_grad, rtol=1e-13, atol=1e-17)
@@ -164,8 +165,8 @@ FOCAL_SETTINGS = [(0.25, 2.0), (None, 0.0), (-1, 2.0), (0.0, 1.0), (1.0, 0.5), (
 def test_focal_matches_torchvision_formula(alpha, gamma, reduction):
     x = RNG.normal(size=(4, 5)) * 3
     y = _labels((4, 5), soft=True)
-    value = L.sigmoid_focal_loss(x, y, alpha, gamma, reduction)
-    grad = L.sigmoid_focal_loss_grad(x, y, alpha, gamma, reduction)
+    value = L.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma, reduction=reduction)
+    grad = L.sigmoid_focal_loss_grad(x, y, alpha=alpha, gamma=gamma, reduction=reduction)
     t_value, t_grad = _torch(torchvision_focal, x, y, alpha=alpha, gamma=gamma,
                              reduction=reduction)
     # atol: a loss of ~1e-20 (a very confident right answer) may differ in its last digits
@@ -193,8 +194,8 @@ def _focal_mp(x, y, alpha, gamma):
 def test_focal_is_accurate_at_extreme_logits(alpha, gamma):
     x = np.concatenate([EXTREME, EXTREME])
     y = np.repeat([1.0, 0.0], EXTREME.size)
-    value = L.sigmoid_focal_loss(x, y, alpha, gamma)
-    grad = L.sigmoid_focal_loss_grad(x, y, alpha, gamma)
+    value = L.sigmoid_focal_loss(x, y, alpha=alpha, gamma=gamma)
+    grad = L.sigmoid_focal_loss_grad(x, y, alpha=alpha, gamma=gamma)
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
     with mpmath.workdps(60):
         ref = [float(_focal_mp(a, b, alpha, gamma)) for a, b in zip(x, y, strict=True)]
@@ -306,11 +307,13 @@ def test_large_inputs_match_torch():
         t_value, t_grad = _torch(F.binary_cross_entropy_with_logits, x, y, w,
                                  reduction=reduction, pos_weight=_t(pw))
         np.testing.assert_allclose(
-            L.binary_cross_entropy_with_logits(x, y, w, reduction, pw), t_value, rtol=1e-12,
+            L.binary_cross_entropy_with_logits(x, y, weight=w, reduction=reduction,
+                                               pos_weight=pw), t_value, rtol=1e-12,
             atol=1e-14)
         # atol: torch forms lw * sigmoid(x) - pw * y, which cancels where x >> 0 and y = 1
         np.testing.assert_allclose(
-            L.binary_cross_entropy_with_logits_grad(x, y, w, reduction, pw), t_grad, rtol=1e-12,
+            L.binary_cross_entropy_with_logits_grad(x, y, weight=w, reduction=reduction,
+                                                    pos_weight=pw), t_grad, rtol=1e-12,
             atol=1e-14)
         t_value, t_grad = _torch(torchvision_focal, x, y, reduction=reduction)
         np.testing.assert_allclose(L.sigmoid_focal_loss(x, y, reduction=reduction), t_value,

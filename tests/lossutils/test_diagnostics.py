@@ -35,7 +35,7 @@ def honest_cases(seed):
     return [
         ("cross_entropy", z, y, {}),
         ("cross_entropy", z, q, {}),
-        ("cross_entropy", z, L.label_smoothing_targets(y, c, 0.1), {}),
+        ("cross_entropy", z, L.label_smoothing_targets(y, c, label_smoothing=0.1), {}),
         ("cross_entropy", rng.normal(size=(n, c, 3)), rng.integers(0, c, size=(n, 3)), {}),
         ("nll_loss", L.log_softmax(z), y, {}),
         ("binary_cross_entropy", L.sigmoid(z), bits, {}),

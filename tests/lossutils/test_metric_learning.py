@@ -185,7 +185,7 @@ def test_triplet_semihard_matches_tfa_reference(seed):
     if len(np.unique(y)) == b:
         y[0] = y[1]  # at least one positive pair, so TFA's value is defined
     margin = float(rng.uniform(0.1, 2.0))
-    assert L.triplet_semihard_loss(x, y, margin) == pytest.approx(
+    assert L.triplet_semihard_loss(x, y, margin=margin) == pytest.approx(
         _tfa_semihard_reference(x, y, margin), rel=1e-12, abs=1e-15)
 
 
@@ -221,7 +221,8 @@ def test_nt_xent_matches_pytorch_metric_learning(temperature, seed):
     x = rng.normal(size=(b, int(rng.integers(2, 8))))
     y = rng.integers(0, int(rng.integers(2, 6)), size=b)
     expected = NTXentLoss(temperature=temperature)(torch.tensor(x), torch.tensor(y)).item()
-    assert L.nt_xent_loss(x, y, temperature) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert L.nt_xent_loss(x, y, temperature=temperature) == pytest.approx(expected, rel=1e-12,
+                                                                          abs=1e-15)
 
 
 def test_nt_xent_simclr_views_zero_vectors_and_duplicates():
@@ -230,7 +231,7 @@ def test_nt_xent_simclr_views_zero_vectors_and_duplicates():
     x[3] = x[2]
     y = np.array([0, 1, 2, 0, 1, 2])  # two views per instance, as in SimCLR
     expected = NTXentLoss(temperature=0.1)(torch.tensor(x), torch.tensor(y)).item()
-    got = L.nt_xent_loss(x, y, 0.1)
+    got = L.nt_xent_loss(x, y, temperature=0.1)
     assert np.isfinite(got) and got == pytest.approx(expected, rel=1e-12)
 
 
@@ -242,7 +243,7 @@ def test_nt_xent_degenerate_and_extreme():
     x = np.array([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]])
     y = np.array([0, 0, 1])
     expected = NTXentLoss(temperature=1e-3)(torch.tensor(x), torch.tensor(y)).item()
-    got = L.nt_xent_loss(x, y, 1e-3)
+    got = L.nt_xent_loss(x, y, temperature=1e-3)
     assert np.isfinite(got) and got == pytest.approx(expected, rel=1e-12)
     # anchor 0: its positive is opposite, its negative identical -> -log(tiny) = 708.4;
     # anchor 1: positive and negative both opposite -> log 2
@@ -270,7 +271,8 @@ def test_contrastive_matches_torch_formula():
     d = torch.nn.functional.pairwise_distance(torch.tensor(x1), torch.tensor(x2), eps=0.0)
     s = torch.tensor(same, dtype=torch.float64)
     expected = (0.5 * s * d**2 + 0.5 * (1 - s) * torch.clamp(1.5 - d, min=0) ** 2).numpy()
-    np.testing.assert_allclose(L.contrastive_loss(x1, x2, same, 1.5, "none"), expected,
+    np.testing.assert_allclose(L.contrastive_loss(x1, x2, same, margin=1.5, reduction="none"),
+                               expected,
                                rtol=1e-12)
 
 

@@ -60,8 +60,8 @@ def test_cross_entropy_class_ids_match_torch(reduction, shape, weighted, smoothi
     w = RNG.uniform(0.2, 2.0, size=shape[1 if len(shape) > 1 else 0]) if weighted else None
     kwargs = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
     value, grad = _torch(F.cross_entropy, x, t, w, **kwargs)
-    _assert_close(L.cross_entropy(x, t, w, **kwargs), value)
-    _assert_close(L.cross_entropy_grad(x, t, w, **kwargs), grad)
+    _assert_close(L.cross_entropy(x, t, weight=w, **kwargs), value)
+    _assert_close(L.cross_entropy_grad(x, t, weight=w, **kwargs), grad)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -74,8 +74,8 @@ def test_cross_entropy_probability_targets_match_torch(reduction, shape, weighte
     w = RNG.uniform(0.2, 2.0, size=shape[1 if len(shape) > 1 else 0]) if weighted else None
     kwargs = dict(reduction=reduction, label_smoothing=smoothing)
     value, grad = _torch(F.cross_entropy, x, q, w, **kwargs)
-    _assert_close(L.cross_entropy(x, q, w, **kwargs), value)
-    _assert_close(L.cross_entropy_grad(x, q, w, **kwargs), grad)
+    _assert_close(L.cross_entropy(x, q, weight=w, **kwargs), value)
+    _assert_close(L.cross_entropy_grad(x, q, weight=w, **kwargs), grad)
 
 
 @pytest.mark.parametrize("target_kind", ["index", "prob"])
@@ -87,8 +87,8 @@ def test_full_smoothing_is_uniform_target_like_torch(target_kind):
     for reduction in REDUCTIONS:
         kwargs = dict(reduction=reduction, label_smoothing=1.0)
         value, grad = _torch(F.cross_entropy, x, t, w, **kwargs)
-        _assert_close(L.cross_entropy(x, t, w, **kwargs), value)
-        _assert_close(L.cross_entropy_grad(x, t, w, **kwargs), grad)
+        _assert_close(L.cross_entropy(x, t, weight=w, **kwargs), value)
+        _assert_close(L.cross_entropy_grad(x, t, weight=w, **kwargs), grad)
 
 
 def test_probability_targets_are_not_modified():
@@ -104,7 +104,7 @@ def test_weighted_mean_differs_between_index_and_one_hot_targets_as_in_torch():
     t = np.array([0, 1, 2, 2, 1])
     w = np.array([0.2, 1.0, 3.0])
     onehot = np.eye(3)[t]
-    by_index, by_prob = L.cross_entropy(x, t, w), L.cross_entropy(x, onehot, w)
+    by_index, by_prob = L.cross_entropy(x, t, weight=w), L.cross_entropy(x, onehot, weight=w)
     assert not np.isclose(by_index, by_prob)
     np.testing.assert_allclose(by_index * w[t].sum(), by_prob * 5, rtol=1e-13)
     np.testing.assert_allclose(by_prob, F.cross_entropy(_t(x), _t(onehot), _t(w)).numpy(),
@@ -119,13 +119,14 @@ def test_nll_loss_matches_torch(reduction, shape, weighted):
     t = _index_target(shape, ignore_index=-100)
     w = RNG.uniform(0.2, 2.0, size=shape[1 if len(shape) > 1 else 0]) if weighted else None
     value, grad = _torch(F.nll_loss, log_p, t, w, reduction=reduction)
-    _assert_close(L.nll_loss(log_p, t, w, reduction=reduction), value)
-    _assert_close(L.nll_loss_grad(log_p, t, w, reduction=reduction), grad)
+    _assert_close(L.nll_loss(log_p, t, weight=w, reduction=reduction), value)
+    _assert_close(L.nll_loss_grad(log_p, t, weight=w, reduction=reduction), grad)
     # nll of log_softmax is cross-entropy
     x = RNG.normal(size=shape)
     np.testing.assert_allclose(
-        L.nll_loss(L.log_softmax(x, dim=1 if len(shape) > 1 else 0), t, w, reduction=reduction),
-        L.cross_entropy(x, t, w, reduction=reduction), rtol=1e-13)
+        L.nll_loss(L.log_softmax(x, dim=1 if len(shape) > 1 else 0), t, weight=w,
+                   reduction=reduction),
+        L.cross_entropy(x, t, weight=w, reduction=reduction), rtol=1e-13)
 
 
 @pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
@@ -268,10 +269,11 @@ def test_large_inputs_match_torch(shape):
         for reduction in REDUCTIONS:
             kwargs = dict(reduction=reduction, label_smoothing=smoothing)
             value, grad = _torch(F.cross_entropy, x, target, weight, **kwargs)
-            np.testing.assert_allclose(L.cross_entropy(x, target, weight, **kwargs), value,
+            np.testing.assert_allclose(L.cross_entropy(x, target, weight=weight, **kwargs), value,
                                        rtol=1e-12)
             # atol: entries like p_y - 1 cancel; both sides round them to ~1e-16
-            np.testing.assert_allclose(L.cross_entropy_grad(x, target, weight, **kwargs), grad,
+            np.testing.assert_allclose(L.cross_entropy_grad(x, target, weight=weight, **kwargs),
+                                       grad,
                                        rtol=1e-12, atol=1e-15)
 
 
@@ -291,7 +293,8 @@ def test_cross_entropy_is_the_same_for_any_block_of_rows(monkeypatch, block, sha
             expected[smoothing, reduction] = value
     monkeypatch.setattr(_blocks, "BLOCK", block)
     for (smoothing, reduction), value in expected.items():
-        _assert_close(L.cross_entropy(x, t, w, reduction=reduction, label_smoothing=smoothing),
+        _assert_close(L.cross_entropy(x, t, weight=w, reduction=reduction,
+                                      label_smoothing=smoothing),
                       value)
 
 

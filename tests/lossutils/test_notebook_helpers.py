@@ -38,7 +38,7 @@ def test_show_source_is_the_package_source():
 
 
 def run_progress(total, steps):
-    with progress(total, "training 4 runs") as bar:
+    with progress(total, desc="training 4 runs") as bar:
         for _ in range(steps):
             bar.update(1)
 

@@ -118,14 +118,15 @@ def test_triplet_margin_is_non_negative_and_finite(apn, margin, swap):
 @given(embeddings(), st.integers(1, 4), st.floats(0.05, 2.0))
 def test_semihard_loss_non_negative_and_invariant(x, classes, margin):
     y = np.arange(x.shape[0]) % classes
-    value = L.triplet_semihard_loss(x, y, margin)
+    value = L.triplet_semihard_loss(x, y, margin=margin)
     assert np.isfinite(value) and value >= 0
     # distances do not see a translation (exact on the grid, so ties stay ties), and the mean
     # over pairs does not see the order of the batch
     perm = np.random.default_rng(0).permutation(x.shape[0])
-    np.testing.assert_allclose(L.triplet_semihard_loss(x + 4.0, y, margin), value, rtol=1e-12,
+    np.testing.assert_allclose(L.triplet_semihard_loss(x + 4.0, y, margin=margin), value,
+                               rtol=1e-12,
                                atol=1e-15)
-    np.testing.assert_allclose(L.triplet_semihard_loss(x[perm], y[perm], margin), value,
+    np.testing.assert_allclose(L.triplet_semihard_loss(x[perm], y[perm], margin=margin), value,
                                rtol=1e-12, atol=1e-15)
 
 
@@ -145,7 +146,7 @@ def test_mined_triplets_are_valid(x, classes):
 @given(embeddings(), st.integers(1, 4), st.floats(0.01, 5.0))
 def test_nt_xent_and_contrastive_non_negative_and_finite(x, classes, temperature):
     y = np.arange(x.shape[0]) % classes
-    value = L.nt_xent_loss(x, y, temperature)
+    value = L.nt_xent_loss(x, y, temperature=temperature)
     assert np.isfinite(value) and value >= 0
     same = (np.arange(x.shape[0]) % 2).astype(float)
     c = L.contrastive_loss(x, x[::-1], same, reduction="none")
