@@ -211,7 +211,9 @@ class RepairSubmission(NbGraderPreprocessor):
         ids = {c.metadata.nbgrader.grade_id for c in master.cells
                if c.metadata.get("nbgrader", {}).get("grade_id")}
         answer_ids = {master.cells[i].metadata.nbgrader.grade_id for i in lay.answers}
-        findings = scan.scan_notebook(nb, answer_ids, ids - answer_ids)
+        given = frozenset(c.source.strip() for i, c in enumerate(master.cells)
+                          if c.cell_type == "code" and i not in lay.answers)
+        findings = scan.scan_notebook(nb, answer_ids, ids - answer_ids, given)
         cd = coursedir_of(self)
         folder = Path(cd.format_path(cd.submitted_directory, info["student"], info["assignment"]))
         masters = {p.name for p in _master_path(self, resources).parent.glob("*.ipynb")}

@@ -148,10 +148,13 @@ def scan_source(source: str, where: str) -> list[Finding]:
 
 
 def scan_notebook(nb, answer_ids: set[str] | None = None,
-                  instructor_ids: set[str] | None = None) -> list[Finding]:
+                  instructor_ids: set[str] | None = None,
+                  instructor_sources: frozenset[str] = frozenset()) -> list[Finding]:
     """Findings for every code cell of a submitted notebook (answer cells named by id). Cells
     carrying an ``instructor_ids`` id (tests, locked cells) are skipped: the grader replaces them
-    with the instructor's copy, and edits to them are reported as notes."""
+    with the instructor's copy, and edits to them are reported as notes. So are unmarked cells
+    whose code is exactly one of the instructor's (``instructor_sources``: the set-up cell, the
+    experiment's plot cell), which the student did not write."""
     findings: list[Finding] = []
     for i, cell in enumerate(nb.get("cells", []) or []):
         if cell.get("cell_type") != "code":
@@ -162,6 +165,8 @@ def scan_notebook(nb, answer_ids: set[str] | None = None,
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
+        if src.strip() in instructor_sources and not (answer_ids and gid in answer_ids):
+            continue
         label = f"answer cell '{gid}'" if answer_ids and gid in answer_ids else f"cell {i + 1}"
         findings += scan_source(src, label)
     return findings
