@@ -37,6 +37,10 @@ __all__ = [
 
 _LOSS = "focal_loss"
 _GRAD = "focal_loss_grad"
+
+# The course's reference for each graded function: what the checks compare with, and what the
+# site must never print (tests/browser/test_site_teaching.py).
+REFERENCES = {_LOSS: (_ref_loss,), _GRAD: (_ref_grad,)}
 LOG2 = float(np.log(2.0))
 
 

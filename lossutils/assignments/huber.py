@@ -31,6 +31,10 @@ __all__ = [
 _LOSS = "huber_loss"
 _GRAD = "huber_grad"
 
+# The course's reference for each graded function: what the checks compare with, and what the
+# site must never print (tests/browser/test_site_teaching.py).
+REFERENCES = {_LOSS: (_ref_loss,), _GRAD: (_ref_grad,)}
+
 
 def _want_loss(pred, target, delta):
     return _ref_loss(pred, target, delta=delta, reduction="mean")

@@ -50,6 +50,15 @@ __all__ = [
 
 LOG2 = float(np.log(2.0))
 
+# The course's reference for each graded function: what the checks compare with, and what the
+# site must never print (tests/browser/test_site_teaching.py). Both gradients are the gradient of
+# cross-entropy with probability targets.
+REFERENCES = {
+    "entropy": (_ref_entropy,), "cross_entropy": (_ref_entropy, _ref_kl),
+    "kl_divergence": (_ref_kl,), "ce_grad_logits": (_ref_ce_grad,),
+    "kl_grad_logits": (_ref_ce_grad,), "distillation_loss": (_ref_distillation,),
+}
+
 
 # ---- inputs -------------------------------------------------------------------------------------
 

@@ -51,6 +51,11 @@ _DIST = "pairwise_distances"
 _MINE = "semihard_negatives"
 _LOSS = "semihard_triplet_loss"
 
+# The course's reference for each graded function: what the checks compare with, and what the
+# site must never print (tests/browser/test_site_teaching.py). The loss is computed here from the
+# reference rows (:func:`_want_loss`), so the miner is its reference too.
+REFERENCES = {_DIST: (_ref_distances,), _MINE: (_ref_rows,), _LOSS: (_ref_rows,)}
+
 
 # ---- expected values ----------------------------------------------------------------------------
 

@@ -4,8 +4,9 @@ Every non-trivial line inside a ``### BEGIN SOLUTION`` / ``### END SOLUTION`` or
 TESTS`` / ``### END HIDDEN TESTS`` region of ``solutions/*/*.ipynb`` must be absent from every file
 under the site directory: pages (as rendered text, where highlighting splits code into spans),
 ``_sources``, downloads, the search index. Lines shorter than a few words' worth of characters,
-lines the student release shows anyway, and lines of the public reference package (``lossutils``,
-which the chapters display; its grading helpers excepted) are not secrets.
+lines the student release shows anyway, and lines of the public course package (``lossutils``,
+which every student installs) are not secrets here; tests/browser/test_site_teaching.py keeps the
+package's implementations of the graded functions off the pages.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def cell_sources(path: Path) -> list[str]:
 
 
 def public_code() -> set[str]:
-    """Lines every student already has: the reference package, less its grading helpers."""
-    files = [p for p in (REPO / "lossutils").rglob("*.py") if "grading" not in p.parts]
+    """Lines every student already has: the course package."""
+    files = list((REPO / "lossutils").rglob("*.py"))
     return {normalise(line) for p in files for line in p.read_text().splitlines()}
 
 
