@@ -4,7 +4,8 @@
    page loads math from a third-party CDN (privacy, and the site works offline).
 2. Jupyter Book caches executed notebooks keyed on their code cells only, so an edit to
    ``lossutils`` would not re-run the chapters that import it. Every chapter imports ``lossutils``,
-   so when the package's source hash changes the whole execution cache is dropped.
+   so when the package's source hash changes the whole execution cache is dropped. The grader
+   (``grader/``) and the assignment checks are not part of the hash: editing them re-runs nothing.
 
 Run from the repository root (``make site`` does).
 """
@@ -38,8 +39,12 @@ def copy_mathjax() -> None:
 
 
 def lossutils_hash() -> str:
+    """Hash of the package code the chapters run: lossutils less ``lossutils/assignments``,
+    which only the (unexecuted) assignment pages import."""
     digest = hashlib.sha256()
     for path in sorted((ROOT / "lossutils").rglob("*.py")):
+        if "assignments" in path.relative_to(ROOT / "lossutils").parts:
+            continue
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
