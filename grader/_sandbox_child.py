@@ -279,10 +279,17 @@ _DENIED_IMPORTS = ("ctypes", "_ctypes", "cffi", "sqlite3", "_sqlite3", "dbm", "_
                    "_xxsubinterpreters", "_posixshmem")
 
 
-def install_audit_hook(read_roots, write_root, allowed_imports):
+def install_audit_hook(read_roots, write_root, allowed_imports, denied=_DENIED_IMPORTS,
+                       refused=None):
     """Install the hook. It reads only values captured here (so rebinding builtins, ``os`` or
-    this module's globals cannot change its decisions) and never calls student objects."""
+    this module's globals cannot change its decisions) and never calls student objects.
+    ``denied`` and ``refused`` (the message, with ``{module}``) come from the grader, which
+    shares them with the checks students validate with."""
     import posix
+
+    refused = refused or ("import of {module!r} is not allowed in answer cells: use only NumPy "
+                          "and the Python standard library (no torch, no lossutils, no scipy)")
+    _format = refused.format
 
     _type, _str, _bytes, _int, _len = type, str, bytes, int, len
     _PermissionError, _ImportError, _OSError = PermissionError, ImportError, OSError
@@ -291,7 +298,7 @@ def install_audit_hook(read_roots, write_root, allowed_imports):
     read_roots = tuple(r.rstrip("/") for r in read_roots)
     write_root = write_root.rstrip("/")
     allowed_imports = frozenset(allowed_imports)
-    denied_imports = frozenset(_DENIED_IMPORTS)
+    denied_imports = frozenset(denied)
     process_events = frozenset(_PROCESS_EVENTS)
     prefix_events, read_events = _PREFIX_EVENTS, frozenset(_READ_EVENTS)
     write_events = frozenset(_WRITE_EVENTS)
@@ -375,9 +382,7 @@ def install_audit_hook(read_roots, write_root, allowed_imports):
             if top.startswith("_sysconfigdata"):
                 return  # the interpreter's build settings (numpy.testing reads them)
             if top not in allowed_imports or top in denied_imports or name in denied_imports:
-                raise _ImportError(f"import of {name[:100]!r} is not allowed in answer cells: "
-                                   "use only NumPy and the Python standard library (no torch, "
-                                   "no lossutils, no scipy)")
+                raise _ImportError(_format(module=name[:100]))
         elif event in process_events:
             raise _PermissionError(f"{event} is not allowed while grading")
         elif event in read_events:
@@ -506,7 +511,34 @@ def run_cells(cells, namespace, capture):
     return results
 
 
-def serve(resp_fd, namespace, np, capture):
+def bound_callables(namespace):
+    """Names the answer cells bound to something callable (however they bound them)."""
+    names = []
+    for key, value in list(namespace.items())[:10000]:
+        if type(key) is str and not key.startswith("__") and callable(value):
+            names.append(key[:100])
+    return names[:200]
+
+
+def undefined_message(name, namespace, results):
+    """Why ``name`` is not there: the answer cell that stopped, or what the cells do define."""
+    message = f"{name} is not defined by your answer cells"
+    # the cell named after the function first (answer cells carry the function's name)
+    for result in sorted(results, key=lambda r: r.get("name") != name):
+        error = result.get("error")
+        if error:
+            place = result["name"]
+            place = place if place.startswith("helper cell ") else f"answer cell '{place}'"
+            line = f" at line {error['where'][1]}" if error.get("where") else ""
+            return (f"{message}: your {place} stopped{line} with {error['type']}: "
+                    f"{_short(error['message'], 300)}")
+    others = [n for n in bound_callables(namespace) if n != "__lossgrade_magic__"][:8]
+    if others:
+        message += f" (they define {', '.join(others)})"
+    return message
+
+
+def serve(resp_fd, namespace, np, capture, results=()):
     import traceback
 
     while True:
@@ -518,7 +550,7 @@ def serve(resp_fd, namespace, np, capture):
         fn = namespace.get(name)
         try:
             if fn is None:
-                raise NameError(f"{name} is not defined in your answer cells")
+                raise NameError(undefined_message(name, namespace, results))
             if not callable(fn):
                 raise TypeError(f"{name} is a {type(fn).__name__}, not a function")
             args = decode(request["args"], np)
@@ -553,7 +585,8 @@ def run_child(resp_fd, setup):
                 delattr(module, attr)
     if setup.get("audit_hook", True):  # switched off only by tests of the kernel-level layers
         install_audit_hook([setup["stdlib"], *setup["read_dirs"]], setup["workdir"],
-                           set(sys.stdlib_module_names) | {"numpy"})
+                           set(sys.stdlib_module_names) | {"numpy"},
+                           setup.get("denied") or _DENIED_IMPORTS, setup.get("import_refused"))
     import random
 
     # The legacy global generator on purpose: answers that call np.random.rand() unseeded
@@ -564,11 +597,14 @@ def run_child(resp_fd, setup):
     sys.stdout = sys.stderr = capture
     # IPython magics in answer cells were turned into calls of this no-op by the parent
     # (submission.MAGIC_CALL).
+    # display() as in a notebook, where it would show the value: here it prints it.
     namespace = {"__name__": "__main__", "__builtins__": __builtins__,
-                 "__lossgrade_magic__": lambda *args, **kwargs: None}
+                 "__lossgrade_magic__": lambda *args, **kwargs: None,
+                 "display": lambda *objs, **kwargs: print(*objs)}
     results = run_cells(setup["cells"], namespace, capture)
-    write_frame(resp_fd, {"ready": True, "cells": results, "protections": report})
-    serve(resp_fd, namespace, np, capture)
+    write_frame(resp_fd, {"ready": True, "cells": results, "protections": report,
+                          "bound": bound_callables(namespace)})
+    serve(resp_fd, namespace, np, capture, results)
 
 
 # ---- zygote: NumPy imported once, one fork per submission ----------------------------------------

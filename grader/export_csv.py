@@ -9,6 +9,8 @@ quoting, plus:
 * ``needs_review``: ``yes`` / ``no``;
 * ``notes``: the grader's reasons (renamed or unreadable notebook, edited cells, time limits,
   crashes, high-severity scan findings...), joined with `` | ``.
+
+No cell starts a spreadsheet formula (:func:`.safety.csv_cell`): notes quote text students chose.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from .records import NOTE_PREFIX
+from .safety import csv_cell
 
 __all__ = ["GradesCsvExport", "COLUMNS"]
 
@@ -48,8 +51,8 @@ class GradesCsvExport(ExportPlugin):
                 for student in gradebook.students:
                     if students and student.id not in students:
                         continue
-                    writer.writerow([_text(v) for v in self._row(gradebook, assignment,
-                                                                 student)])
+                    writer.writerow([csv_cell(_text(v)) for v in self._row(
+                        gradebook, assignment, student)])
 
     @staticmethod
     def _row(gradebook: Gradebook, assignment, student) -> list:

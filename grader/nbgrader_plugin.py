@@ -24,6 +24,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +35,9 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import intake, records, scan, submission, testrun
+from . import intake, records, safety, scan, submission, testrun
 from .sandbox import Limits, Sandbox
 
 __all__ = ["TolerantExporter", "RepairSubmission", "SecureExecute", "RecordGrading",
@@ -66,31 +67,49 @@ def derive_seed(student: str, assignment: str, notebook: str, answers: list) -> 
     return int.from_bytes(h.digest()[:8], "little") >> 1
 
 
-MAX_NOTEBOOK_BYTES = 50 * 2**20
+# Limits on what is read from one submitted notebook (see book/appendix_instructors.md): each
+# turns an oversized submission into a flagged row with its reason, in linear time and bounded
+# memory, instead of a stalled run or a grader process of gigabytes.
+MAX_NOTEBOOK_BYTES = 20 * 2**20  # the file (outputs and images included)
+MAX_JSON_DEPTH = 64  # a notebook is about 6 levels deep
+MAX_JSON_CONTAINERS = 200_000  # lists and objects in the file
+MAX_CELLS = 2_000
+MAX_CELL_CHARS = 200_000  # one cell's source: the largest honest answer is a few thousand
+MAX_SOURCE_CHARS = 2_000_000  # all cells' sources together
 
 
 class TolerantExporter(NotebookExporter):
     """Reads any submitted file. An unreadable one becomes an empty notebook plus a reason; a
     readable one is reduced to clean cells (type, source, nbgrader metadata) so that malformed
-    parts cannot break the rest of the pipeline."""
+    parts cannot break the rest of the pipeline. Submitted files are never read through a
+    symbolic link or outside the submission folder (:func:`.safety.read_submitted_text`)."""
 
     def from_filename(self, filename, resources=None, **kw):
         sanitizing = getattr(self.parent, "_sanitizing", True)
         actual = intake.REDIRECTS.get(os.path.abspath(filename), filename)
-        problem, nb, malformed = None, None, ""
+        problem, nb, malformed = None, None, []
+        folder = os.path.dirname(os.path.abspath(actual))
+        if sanitizing:  # links are refused from the submission root down (student folders too)
+            cd = coursedir_of(self)
+            root = os.path.abspath(os.path.join(cd.root, cd.submitted_directory))
+            if os.path.abspath(actual).startswith(root + os.sep):
+                folder = root
         try:
-            if os.path.getsize(actual) > MAX_NOTEBOOK_BYTES:
-                problem = (f"the notebook file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB "
-                           "(outputs? embedded data?) and was not read")
+            raw = safety.read_submitted_text(actual, folder, MAX_NOTEBOOK_BYTES)
+            if not raw.strip():
+                problem = "the notebook file is empty (0 bytes of content)"
             else:
-                with open(actual, encoding="utf-8") as fh:
-                    raw = fh.read()
-                if not raw.strip():
-                    problem = "the notebook file is empty (0 bytes of content)"
-                else:
-                    nb, problem, malformed = _parse(raw)
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = f"the notebook file cannot be read ({type(exc).__name__}: {exc})"
+                problem = safety.json_shape_problem(raw, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS)
+                if problem is None:
+                    nb, problem, complaint = _parse(raw)
+                    malformed += [complaint] if complaint else []
+                del raw
+        except safety.SubmittedFileError as exc:
+            problem = f"the notebook file was not read: {exc}"
+        except UnicodeDecodeError:
+            problem = "the notebook file is not UTF-8 text"
+        except OSError as exc:
+            problem = f"the notebook file cannot be read ({type(exc).__name__}: {exc.strerror})"
         intake_meta = {}
         if problem is not None:
             nb = nbformat.v4.new_notebook()
@@ -99,14 +118,16 @@ class TolerantExporter(NotebookExporter):
             # A submitted file: keep only what the grader reads, in a well-formed shape; never
             # the grader's own metadata keys coming from a student.
             total = len(nb.get("cells") or [])
-            nb = _clean_submission(nb)
-            if malformed or len(nb.cells) < total:
-                intake_meta["malformed"] = (
-                    f"the notebook has malformed parts ({malformed or 'cells of unknown shape'});"
-                    f" {len(nb.cells)} of its {total} cells could be read")
+            nb, limits = _clean_submission(nb)
+            if malformed or len(nb.cells) + len(limits) < total:
+                odd = "; ".join(malformed) or "cells of unknown shape"
+                intake_meta["malformed"] = (f"the notebook has malformed parts ({odd}); "
+                                            f"{len(nb.cells)} of its {total} cells could be read")
+            if limits:
+                intake_meta["oversized"] = "; ".join(limits)
         if actual != filename:
             intake_meta["renamed_from"] = os.path.basename(actual)
-            intake_meta.update(intake.REDIRECT_NOTES.get(os.path.abspath(filename), {}))
+        intake_meta.update(intake.REDIRECT_NOTES.get(os.path.abspath(filename), {}))
         if intake_meta:
             nb.metadata[META + "_intake"] = intake_meta
         if resources is None:
@@ -118,29 +139,36 @@ class TolerantExporter(NotebookExporter):
 
 
 def _parse(raw: str) -> tuple[dict | None, str | None, str]:
-    """(notebook, reason it is unreadable, what nbformat disliked). nbformat first (it also
-    upgrades old formats); plain JSON with a list of cells if nbformat gives up on it."""
-    try:
-        nb = nbformat.reads(raw, as_version=4)
-        if isinstance(nb.get("cells"), list):
-            return nb, None, ""
-    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad input
-        complaint = str(exc)[:200]
-    else:
-        complaint = "no list of cells"
+    """(notebook, reason it is unreadable, what was odd about it). Plain JSON first (a current
+    notebook needs nothing more, and nbformat's schema validation costs time and memory on big
+    files); nbformat for older formats, which it upgrades."""
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        return None, f"the notebook file is not valid JSON ({str(exc)[:200]})", ""
+    except (ValueError, RecursionError) as exc:
+        return None, f"the notebook file is not valid JSON ({safety.one_line(exc, 200)})", ""
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        if isinstance(data, dict) and data.get("nbformat") in (1, 2, 3):
+            try:
+                return nbformat.reads(raw, as_version=4), None, "an older notebook format"
+            except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on bad input
+                return None, (f"the notebook file is in an old format that cannot be "
+                              f"converted ({safety.one_line(exc, 200)})"), ""
         return None, "the file is JSON but not a notebook (no list of cells)", ""
+    complaint = "" if data.get("nbformat") == 4 else "not nbformat 4"
     return data, None, complaint
 
 
-def _clean_submission(nb) -> nbformat.NotebookNode:
-    """Cells with a string type and source and, if present, a dict of nbgrader metadata."""
+def _clean_submission(nb) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Cells with a string type and source and, if present, a dict of nbgrader metadata; and
+    what the size limits left out (too many cells, cells too large to read)."""
     clean = nbformat.v4.new_notebook()
-    for k, cell in enumerate(nb.get("cells") or []):
+    limits: list[str] = []
+    total = 0
+    cells = nb.get("cells") or []
+    if len(cells) > MAX_CELLS:
+        limits.append(f"the notebook has {len(cells)} cells; only the first {MAX_CELLS} were "
+                      "read")
+    for k, cell in enumerate(cells[:MAX_CELLS]):
         if not isinstance(cell, dict):
             continue
         kind = cell.get("cell_type")
@@ -149,6 +177,12 @@ def _clean_submission(nb) -> nbformat.NotebookNode:
             source = "".join(x for x in source if isinstance(x, str))
         if kind not in ("code", "markdown", "raw") or not isinstance(source, str):
             continue
+        if len(source) > MAX_CELL_CHARS or total + len(source) > MAX_SOURCE_CHARS:
+            limits.append(f"cell {k + 1} holds {len(source):,} characters and was not read "
+                          f"(limits: {MAX_CELL_CHARS:,} per cell, {MAX_SOURCE_CHARS:,} for the "
+                          "notebook)")
+            source = f"# (cell {k + 1} was not read: {len(source):,} characters)\n"
+        total += len(source)
         new = (nbformat.v4.new_code_cell if kind == "code" else
                nbformat.v4.new_markdown_cell if kind == "markdown" else
                nbformat.v4.new_raw_cell)(source)
@@ -156,10 +190,11 @@ def _clean_submission(nb) -> nbformat.NotebookNode:
         meta = cell.get("metadata")
         grader = meta.get("nbgrader") if isinstance(meta, dict) else None
         if isinstance(grader, dict):
-            new.metadata["nbgrader"] = {key: value for key, value in grader.items()
-                                        if isinstance(key, str)}
+            new.metadata["nbgrader"] = {key: value for key, value in list(grader.items())[:20]
+                                        if isinstance(key, str) and isinstance(
+                                            value, str | bool | int | float | type(None))}
         clean.cells.append(new)
-    return clean
+    return clean, limits
 
 
 def _master_path(pp, resources) -> Path:
@@ -194,9 +229,16 @@ class RepairSubmission(NbGraderPreprocessor):
                                          review=True))
         if intake_meta.get("malformed"):
             notes.append(submission.Note("malformed", intake_meta["malformed"], review=True))
-        if intake_meta.get("renamed_from"):
+        if intake_meta.get("oversized"):
+            notes.append(submission.Note("oversized", intake_meta["oversized"], review=True))
+        if intake_meta.get("message"):
+            notes.append(submission.Note(intake_meta.get("code", "renamed-notebook"),
+                                         safety.one_line(intake_meta["message"], 400),
+                                         review=bool(intake_meta.get("ambiguous"))))
+        elif intake_meta.get("renamed_from"):
             notes.append(submission.Note("renamed-notebook", f"the notebook was submitted as "
-                                         f"'{intake_meta['renamed_from']}' and graded as "
+                                         f"'{safety.one_line(intake_meta['renamed_from'])}' "
+                                         "and graded as "
                                          f"'{info['notebook']}.ipynb'"
                                          + intake_meta.get("detail", ""),
                                          review=bool(intake_meta.get("ambiguous"))))
@@ -218,7 +260,13 @@ class RepairSubmission(NbGraderPreprocessor):
         folder = Path(cd.format_path(cd.submitted_directory, info["student"], info["assignment"]))
         masters = {p.name for p in _master_path(self, resources).parent.glob("*.ipynb")}
         findings += scan.scan_files(folder, masters | {intake_meta.get("renamed_from", "")})
+        params = {}
+        for i in lay.answers:
+            params.update(submission.parameters(master.cells[i].source))
         rebuilt.metadata[META] = {"notes": [n.as_dict() for n in notes],
+                                  # what the tests call: the instructor's functions, however
+                                  # the student's answer cells bind them
+                                  "graded_names": lay.graded_names, "parameters": params,
                                   "scan": [f.as_dict() for f in findings],
                                   "empty": bool(intake_meta.get("unreadable")),
                                   "helpers": [{k: h[k] for k in ("cell", "before", "source")}
@@ -266,7 +314,9 @@ class SecureExecute(NbGraderPreprocessor):
             answers.append((gid, code))
             changes += [f"answer cell '{gid}': {c}" for c in changed]
         seed = derive_seed(info["student"], info["assignment"], info["notebook"], answers)
-        names = lay.graded_names
+        meta = nb.metadata.get(META, {})
+        names = meta.get("graded_names") or lay.graded_names
+        params = meta.get("parameters", {})
         tests, events = [], []
         with Sandbox(answers, seed, self.limits()) as box:
             try:
@@ -280,10 +330,10 @@ class SecureExecute(NbGraderPreprocessor):
                 if i in lay.tests:
                     gid = cell.metadata.nbgrader.grade_id
                     res = testrun.run_cell(cell.source, f"<test cell {gid}>", {}, names, box,
-                                           self.cell_timeout, seed)
+                                           self.cell_timeout, seed, params)
                 elif i in lay.other_code and self.run_display_cells:
                     res = testrun.run_cell(cell.source, f"<cell {i + 1}>", display_ns, names,
-                                           box, self.cell_timeout, seed)
+                                           box, self.cell_timeout, seed, params)
                 elif i in lay.other_code:
                     cell.outputs = [new_output("stream", name="stdout", text=_NOT_RUN)]
                     continue
@@ -367,24 +417,46 @@ class SecureExecute(NbGraderPreprocessor):
 _NOT_RUN = "(not run while grading: this cell is not graded; the tests below check the same)\n"
 
 
+def _text(value: object) -> str:
+    """Text for the report's HTML: escaped, with ``$`` as an entity so that no maths renderer
+    reads it, and no blank line (a blank line would end the HTML block in Markdown)."""
+    text = html.escape(str(value)).replace("$", "&#36;")
+    return _BLANK_LINES.sub("\n", text).strip("\n")
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+_PRE = ('<pre style="white-space: pre-wrap; overflow-wrap: anywhere; margin: 0.3em 0 0.6em">'
+        "{}</pre>")
+
+
 def _summary_cell(tests: list[dict], notes: list) -> nbformat.NotebookNode:
-    esc = html.escape
-    lines = ["## Grading report", "",
-             "Your answer cells were run on their own, in a separate process; each test below "
-             "called your functions there. One line per tested property:", ""]
+    """The *Grading report* cell at the top of the graded notebook (and of the feedback).
+
+    It is one HTML block inside a Markdown cell: every message is escaped text (student text
+    included: exception messages, file names, cell ids), so nothing in it can become markup, a
+    link, a heading or maths; failure messages keep their short lines and wrap in their box.
+    """
+    items = []
     for t in tests:
         mark = "passed" if t["passed"] else "FAILED"
-        lines.append(f"- **{mark}** ({t['points']:g} / {t['max_points']:g} points): "
-                     f"{esc(t['description'])}")
+        item = (f"<li><b>{mark}</b> ({t['points']:g} / {t['max_points']:g} points): "
+                f"{_text(safety.one_line(t['description'], 200))}")
         if not t["passed"]:
-            message = " ".join(f"{t['error_type'] or ''}: {t['message'] or ''}".split())
-            if len(message) > 700:
-                message = message[:700] + " ..."
-            lines.append(f"  <pre>{esc(message)}</pre>")
+            message = f"{t['error_type'] or 'Error'}: {t['message'] or ''}"
+            if len(message) > 1500:
+                message = message[:1500] + " ..."
+            item += _PRE.format(_text(message))
+        items.append(item + "</li>")
+    lines = ['<div class="lossgrade-report">', "<h2>Grading report</h2>",
+             "<p>Your answer cells were run on their own, in a separate process; each test below "
+             "called your functions there. One line per tested property:</p>",
+             "<ul>", *items, "</ul>"]
     shown = [n for n in notes if n.code not in ("magic",)]
     if shown:
-        lines += ["", "**Notes about this submission:**", ""]
-        lines += [f"- {esc(n.message)}" for n in shown]
+        lines += ["<p><b>Notes about this submission:</b></p>", "<ul>"]
+        lines += [f"<li>{_text(safety.one_line(n.message, 600))}</li>" for n in shown]
+        lines += ["</ul>"]
+    lines.append("</div>")
     cell = new_markdown_cell("\n".join(lines))
     cell.metadata["lossgrade_report"] = True
     return cell
@@ -403,9 +475,13 @@ class RecordGrading(NbGraderPreprocessor):
         high = [f for f in data["scan"] if f["severity"] == "high"]
         if high:
             review.append(f"the static scan found {len(high)} high-severity item(s) "
-                          f"(first: {high[0]['message']} in {high[0]['where']})")
+                          f"(first: {high[0]['message']} in {safety.one_line(high[0]['where'])})")
+        # Notes the instructor sees in the export and the student in the feedback even when
+        # nothing needs a look (which file was graded, what the intake did).
+        shown = [n["message"] for n in data["notes"] if not n["review"]
+                 and n["code"] in records.SHOWN_NOTES]
         records.annotate_gradebook(info["db_url"], info["assignment"], info["notebook"],
-                                   info["student"], review, flag=bool(review))
+                                   info["student"], review + shown, flag=bool(review))
         score = sum(t["points"] or 0 for t in data["tests"])
         report = {"student": info["student"], "assignment": info["assignment"],
                   "notebook": info["notebook"],
@@ -419,12 +495,30 @@ class RecordGrading(NbGraderPreprocessor):
 
 
 class StripHiddenTests(NbGraderPreprocessor):
-    """Feedback: hidden-test regions are removed from every cell's source."""
+    """Feedback: hidden-test regions are removed from the test cells' source, and the grader's
+    notes in the comments are shown as plain text.
+
+    Only the instructor's test cells are searched (students' cells hold no hidden tests, and
+    their text can be arbitrarily long), line by line, so the cost is linear. The grader's notes
+    (``Grading note:`` lines, which quote file names, cell ids and messages a student chose)
+    become escaped text before nbconvert renders the comment as Markdown."""
 
     replacement = Unicode("# (hidden tests ran here; their result is shown below)\n").tag(
         config=True)
+    # nbgrader's GenerateFeedback passes this option to every preprocessor it runs.
+    display_data_priority = List(Unicode(), help="Unused; accepted because nbgrader's "
+                                 "feedback step configures it for every preprocessor.").tag(
+        config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        if "BEGIN HIDDEN TESTS" in cell.source:
-            cell.source = submission.HIDDEN_RE.sub(self.replacement, cell.source)
+        meta = cell.metadata.get("nbgrader", {})
+        if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+                and "BEGIN HIDDEN TESTS" in cell.source):
+            cell.source = submission.strip_hidden_tests(cell.source, self.replacement)
+        comment = meta.get("comment")
+        if isinstance(comment, str) and records.NOTE_PREFIX in comment:
+            meta["comment"] = "\n\n".join(
+                safety.safe_markdown(safety.one_line(line, 1000))
+                if line.startswith(records.NOTE_PREFIX) else line
+                for line in comment.splitlines())
         return cell, resources

@@ -18,10 +18,13 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 __all__ = ["REPORTS_DIR", "report_path", "write_report", "read_reports", "annotate_gradebook",
-           "NOTE_PREFIX"]
+           "NOTE_PREFIX", "SHOWN_NOTES"]
 
 REPORTS_DIR = "grading_reports"
 NOTE_PREFIX = "Grading note: "
+# Notes that go into the gradebook comments (so the export and the feedback show them) even when
+# they do not flag the submission: which file was graded, and how it was found.
+SHOWN_NOTES = ("renamed-notebook", "copy-graded", "archive-upload", "extra-notebook")
 
 
 def report_path(root: str | Path, assignment: str, student: str, notebook: str) -> Path:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import REPORTS_DIR, read_reports
+from .safety import csv_cell
 
 __all__ = ["ItemStats", "item_analysis", "normalise_message", "write_reports", "main"]
 
@@ -141,6 +142,17 @@ def _histogram_png(scores: list[float], max_score: float | None, assignment: str
     return buf.getvalue()
 
 
+class _SafeWriter:
+    """``csv.writer`` whose cells never start a spreadsheet formula (:func:`.safety.csv_cell`):
+    failure messages, scan snippets and file names quote text students chose."""
+
+    def __init__(self, fh):
+        self._writer = csv.writer(fh)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+
 def _fmt(value, digits=2) -> str:
     if value is None:
         return ""
@@ -163,7 +175,7 @@ def write_reports(course: str | Path, assignment: str) -> dict[str, Path]:
              "scan_html": out_dir / f"{assignment}.scan_report.html"}
 
     with open(paths["csv"], "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = _SafeWriter(fh)
         w.writerow(["test", "description", "max_points", "graded", "passed", "pass_rate",
                     "mean_points", "discrimination", "failure_1", "count_1", "failure_2",
                     "count_2", "failure_3", "count_3"])
@@ -233,7 +245,7 @@ def _write_scan(reports: dict[str, list[dict]], assignment: str, paths: dict) ->
     esc = html.escape
     sections = []
     with open(paths["scan_csv"], "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = _SafeWriter(fh)
         w.writerow(["student", "notebook", "severity", "rule", "where", "message", "snippet"])
         for student, nbs in sorted(reports.items()):
             items = []

@@ -39,10 +39,18 @@ from typing import Any
 
 import numpy as np
 
+from lossutils.assignments._grading import DENIED_MODULES, IMPORT_REFUSED
+
+from . import safety
+
 __all__ = ["Limits", "Outcome", "Sandbox", "protection_plan", "encode", "decode_result"]
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
-MAX_REPLY = 64 * 1024 * 1024
+# A reply of the child is read whole and parsed by the grader: its size and shape are bounded
+# before parsing, so a forged reply (student code can write to the channel) costs at most a few
+# times this in memory. The largest honest result of the course's checks is under 100 KB.
+MAX_REPLY = 8 * 1024 * 1024
+MAX_REPLY_DEPTH = 6
 _RESULT_DTYPES = {"<f8": np.float64, "<i8": np.int64, "<u8": np.uint64, "|b1": np.bool_}
 _NOBODY = (65534, 65534)
 # Modules loaded before the child gives up root when the interpreter's standard library is not
@@ -415,6 +423,8 @@ class Sandbox:
             "nobody": list(_NOBODY), "landlock": plan["landlock"], "seccomp": plan["seccomp"],
             "preload": plan["preload"], "seed": self.seed, "cells": self.cells,
             "audit_hook": plan.get("audit_hook", True),
+            # the rule the students' checks apply while they validate (lossutils.assignments)
+            "denied": sorted(DENIED_MODULES), "import_refused": IMPORT_REFUSED,
         }
         self._child = _start_child(setup, self._use_zygote)
         deadline = time.monotonic() + min(lim.setup_seconds, max(self.remaining, 0.0))
@@ -497,11 +507,17 @@ class Sandbox:
         raw, why = self._recv(deadline)
         if raw is None:
             return None, self._failure(why)
+        # a reply is a flat object with a few small lists (shape, where, one entry per cell)
+        containers = 16 + 4 * len(self.cells)
         try:
-            reply = json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            del raw
+            if safety.json_shape_problem(text, MAX_REPLY_DEPTH, containers) is not None:
+                raise ValueError("not the shape of a reply")
+            reply = json.loads(text)
             if not isinstance(reply, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):
             return None, ("protocol", "the answer code wrote garbage to the grader's channel")
         return reply, None
 
@@ -550,7 +566,10 @@ class Sandbox:
             self._kill()
             self.broken = "the answer cells' process did not report back properly"
             raise RuntimeError(self.broken)
-        report = {"cells": [], "protections": reply.get("protections")}
+        bound = reply.get("bound")
+        report = {"cells": [], "protections": reply.get("protections"),
+                  "bound": [_text(n, 100) for n in bound[:200] if isinstance(n, str)]
+                  if isinstance(bound, list) else []}
         for raw in cells[: len(self.cells)]:
             raw = raw if isinstance(raw, dict) else {}
             error = raw.get("error")

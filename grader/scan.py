@@ -15,9 +15,12 @@ and the other files of the submission folder, and reports findings with a severi
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .safety import one_line
 
 __all__ = ["Finding", "scan_source", "scan_notebook", "scan_files", "SEVERITY_ORDER"]
 
@@ -67,22 +70,38 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _line(source: str, lineno: int | None) -> str:
-    lines = source.splitlines()
-    if lineno and 0 < lineno <= len(lines):
-        return lines[lineno - 1].strip()[:160]
-    return ""
+MAX_PER_RULE = 5  # findings of one rule in one cell (the first ones; the count is reported)
+MAX_FINDINGS = 200  # per submission
+MAX_FILES = 500  # files listed per submission folder
+NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}  # written by nbgrader's exchange
 
 
 def scan_source(source: str, where: str) -> list[Finding]:
-    """Findings for one code cell."""
+    """Findings for one code cell: at most :data:`MAX_PER_RULE` per rule (the last one of a
+    rule says how many more there were), in time linear in the cell's length."""
     found: list[Finding] = []
+    lines = source.splitlines()
+    counts: dict[str, int] = {}
 
     def add(sev, rule, msg, lineno=None):
+        counts[rule] = counts.get(rule, 0) + 1
+        if counts[rule] > MAX_PER_RULE:
+            return
         loc = f"{where}, line {lineno}" if lineno else where
-        found.append(Finding(sev, rule, msg, loc, _line(source, lineno)))
+        snippet = lines[lineno - 1].strip()[:160] if lineno and 0 < lineno <= len(lines) else ""
+        found.append(Finding(sev, rule, msg, loc, snippet))
 
-    for i, text in enumerate(source.splitlines(), 1):
+    _scan_lines(lines, add)  # both report through add()
+    _scan_tree(source, add)
+    for rule, n in counts.items():
+        if n > MAX_PER_RULE:
+            last = max(i for i, f in enumerate(found) if f.rule == rule)
+            found[last].message += f" ({n - MAX_PER_RULE} more like it in this cell)"
+    return found
+
+
+def _scan_lines(lines: list[str], add) -> None:
+    for i, text in enumerate(lines, 1):
         stripped = text.lstrip()
         if stripped.startswith("!") or stripped.startswith("%%bash") or stripped.startswith("%sx"):
             add("medium", "shell-command", "a shell command in a code cell", i)
@@ -92,13 +111,17 @@ def scan_source(source: str, where: str) -> list[Finding]:
             add("high", "ipython-hook", "touches IPython's input or event machinery", i)
         if _SUSPICIOUS_TEXT.search(text):
             add("medium", "instructor-path", "mentions grader or instructor files", i)
+
+
+def _scan_tree(source: str, add) -> None:
     code = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
                      for ln in source.splitlines())
     try:
         tree = ast.parse(code)
-    except SyntaxError as exc:
-        add("low", "syntax-error", f"does not parse: {exc.msg}", exc.lineno)
-        return found
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        add("low", "syntax-error", f"does not parse: {getattr(exc, 'msg', type(exc).__name__)}",
+            getattr(exc, "lineno", None))
+        return
 
     for node in ast.walk(tree):
         ln = getattr(node, "lineno", None)
@@ -144,7 +167,6 @@ def scan_source(source: str, where: str) -> list[Finding]:
         elif isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and \
                 node.test.value is True:
             add("low", "endless-loop", "while True loop", ln)
-    return found
 
 
 def scan_notebook(nb, answer_ids: set[str] | None = None,
@@ -169,26 +191,49 @@ def scan_notebook(nb, answer_ids: set[str] | None = None,
             continue
         label = f"answer cell '{gid}'" if answer_ids and gid in answer_ids else f"cell {i + 1}"
         findings += scan_source(src, label)
+        if len(findings) >= MAX_FINDINGS:
+            findings = findings[:MAX_FINDINGS]
+            findings.append(Finding("low", "many-findings", f"the scan stopped after "
+                                    f"{MAX_FINDINGS} findings", f"cell {i + 1}"))
+            break
     return findings
 
 
 def scan_files(folder: Path, notebooks: set[str]) -> list[Finding]:
-    """Files shipped next to the notebook: module shims are high, anything else low."""
+    """Files shipped next to the notebook: module shims and symbolic links are high, anything
+    else low. Links are reported, never followed; at most :data:`MAX_FILES` entries are looked
+    at (the rest is counted)."""
     findings: list[Finding] = []
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
+        if folder.is_symlink():
+            findings.append(Finding("high", "symlink", "the submission folder is a symbolic "
+                                    "link", one_line(folder.name)))
         return findings
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or ".ipynb_checkpoints" in path.parts:
-            continue
-        rel = str(path.relative_to(folder))
-        if path.name in notebooks or path.name == "timestamp.txt":
-            continue
-        if path.suffix in (".py", ".pth", ".so", ".pyc", ".pyd") or path.name.startswith(
-                ("sitecustomize", "usercustomize")):
-            findings.append(Finding("high", "module-file", "a Python module shipped with the "
-                                    "notebook (it could shadow numpy or the course package)", rel))
-        elif path.suffix == ".ipynb":
-            findings.append(Finding("low", "extra-notebook", "another notebook", rel))
-        else:
-            findings.append(Finding("low", "extra-file", "an extra file", rel))
+    seen = 0
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints")
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            seen += 1
+            if seen > MAX_FILES:
+                continue
+            path = Path(root) / name
+            rel = one_line(path.relative_to(folder), 200)
+            if path.is_symlink():
+                findings.append(Finding("high", "symlink", "a symbolic link (to "
+                                        f"'{one_line(os.readlink(path), 200)}'): not followed",
+                                        rel))
+            elif path.parent == folder and (name in notebooks or name in NBGRADER_FILES):
+                continue
+            elif path.suffix in (".py", ".pth", ".so", ".pyc", ".pyd") or name.startswith(
+                    ("sitecustomize", "usercustomize")):
+                findings.append(Finding("high", "module-file", "a Python module shipped with "
+                                        "the notebook (it could shadow numpy or the course "
+                                        "package)", rel))
+            elif path.suffix == ".ipynb":
+                findings.append(Finding("low", "extra-notebook", "another notebook", rel))
+            else:
+                findings.append(Finding("low", "extra-file", "an extra file", rel))
+    if seen > MAX_FILES:
+        findings.append(Finding("low", "many-files", f"{seen} files; the first {MAX_FILES} "
+                                "were looked at", "."))
     return findings

@@ -26,13 +26,16 @@ from dataclasses import asdict, dataclass, field
 
 import nbformat
 
-__all__ = ["Note", "Layout", "layout", "rebuild", "defined_names", "strip_hidden_tests",
-           "answer_code", "MAGIC_CALL"]
+from lossutils.assignments import _grading
 
-HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?"
-                       r"^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
+from .safety import one_line, safe_markdown
+
+__all__ = ["Note", "Layout", "layout", "rebuild", "defined_names", "bound_names",
+           "strip_hidden_tests", "answer_code", "MAGIC_CALL", "MAX_WRITTEN_CHARS"]
+
 # Name bound in the sandbox to a no-op; IPython magics in answer cells become calls of it.
 MAGIC_CALL = "__lossgrade_magic__"
+MAX_WRITTEN_CHARS = 20_000  # a written answer of three to five sentences is under 2,000
 _NOT_PYTHON_MAGICS = {"bash", "sh", "script", "html", "HTML", "javascript", "js", "latex",
                       "markdown", "svg", "perl", "ruby", "writefile", "file", "system", "sx"}
 
@@ -84,8 +87,34 @@ def defined_names(source: str) -> list[str]:
     try:
         tree = ast.parse(answer_code(source)[0])
     except SyntaxError:
-        return re.findall(r"(?m)^def\s+([A-Za-z_]\w*)\s*\(", source)
+        return re.findall(r"(?m)^def[ \t]+([A-Za-z_]\w*)[ \t]*\(", source)
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def parameters(source: str) -> dict[str, list[str]]:
+    """Parameter names of the functions a cell defines (the instructor's answer cells), so that
+    messages can name the arguments a check passed (``pred=..., target=...``)."""
+    try:
+        tree = ast.parse(answer_code(source)[0])
+    except SyntaxError:
+        return {}
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            a = node.args
+            out[node.name] = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    return out
+
+
+def bound_names(source: str) -> list[str]:
+    """Names a cell binds at its top level, however it binds them (``def``, assignment, a
+    lambda, ``globals()[...] = ...``...: :func:`lossutils.assignments._grading.bound_names`,
+    the rule the students' checks use too), after IPython magics are removed."""
+    try:
+        code = answer_code(source)[0]
+    except (ValueError, RecursionError, MemoryError):
+        return defined_names(source)
+    return _grading.bound_names(code) or defined_names(source)
 
 
 def layout(nb) -> Layout:
@@ -106,34 +135,13 @@ def layout(nb) -> Layout:
     return out
 
 
-_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                ast.Assign, ast.AnnAssign, ast.Pass)
-
-
 def _bound_names(source: str) -> list[str] | None:
-    """Names a cell binds if it only defines things (imports, functions, classes, constants,
-    docstrings), else None: such a cell has no effect beyond its definitions."""
+    """Names a cell binds if it only defines things, else None
+    (:func:`lossutils.assignments._grading.definitions_only`, shared with the students' checks)."""
     try:
-        tree = ast.parse(answer_code(source)[0])
-    except SyntaxError:
+        return _grading.definitions_only(answer_code(source)[0])
+    except (ValueError, RecursionError, MemoryError):
         return None
-    names: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # a docstring or a bare constant
-        if not isinstance(node, _DEFINITIONS):
-            return None
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names += [(a.asname or a.name).split(".")[0] for a in node.names]
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if not isinstance(target, ast.Name):
-                    return None  # obj.attr = ... or x[i] = ... changes something else
-                names.append(target.id)
-        elif not isinstance(node, ast.Pass):
-            names.append(node.name)
-    return names
 
 
 def helper_cells(submitted, master) -> list[dict]:
@@ -157,7 +165,7 @@ def helper_cells(submitted, master) -> list[dict]:
         if gid in by_name.values():
             answers_at.append((j, gid))
         elif gid is None:
-            owners = [by_name[n] for n in defined_names(_source(cell)) if n in by_name]
+            owners = [by_name[n] for n in bound_names(_source(cell)) if n in by_name]
             if owners:
                 answers_at.append((j, owners[0]))
     helpers = []
@@ -189,9 +197,20 @@ def instructor_answers(nb) -> dict[str, str]:
     return answers
 
 
-def strip_hidden_tests(source: str) -> str:
-    """The source with every ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` region removed."""
-    return HIDDEN_RE.sub("", source)
+def strip_hidden_tests(source: str, replacement: str = "") -> str:
+    """``source`` with every ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` region replaced by
+    ``replacement`` (an unclosed region runs to the end): one pass over the lines."""
+    out, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        marker = line.strip().lstrip("#").strip()
+        if not hidden and marker.startswith("BEGIN HIDDEN TESTS"):
+            hidden = True
+            out.append(replacement)
+        elif hidden and marker.startswith("END HIDDEN TESTS"):
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "".join(out)
 
 
 def answer_code(source: str) -> tuple[str, list[str]]:
@@ -205,7 +224,9 @@ def answer_code(source: str) -> tuple[str, list[str]]:
             return "", [f"cell magic %%{name}: the cell is not Python and was not run"]
         changes.append(f"cell magic %%{name} ignored")
         source = body
-    if not re.search(r"(?m)^\s*[%!]|\?\s*$", source):
+    # [ \t] and not \s: \s also matches newlines, which makes the search quadratic in the
+    # number of blank lines
+    if not re.search(r"(?m)^[ \t]*[%!]|\?[ \t]*$", source):
         return source, changes
     try:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -252,7 +273,7 @@ def rebuild(submitted, master) -> tuple[nbformat.NotebookNode, list[Note]]:
         if not found:
             found = [j for j, c in enumerate(cells) if j not in used
                      and (_grade_id(c) is None or _grade_id(c) not in master_ids)
-                     and set(defined_names(_source(c))) & set(names)]
+                     and set(bound_names(_source(c))) & set(names)]
             if found:
                 notes.append(Note("answer-found-by-name",
                                   f"the answer cell '{gid}' had lost its nbgrader id; the cell(s) "
@@ -286,7 +307,15 @@ def rebuild(submitted, master) -> tuple[nbformat.NotebookNode, list[Note]]:
         found = [j for j in by_id.get(gid, [])]
         used.update(found)
         if found:
-            out.cells[i].source = "\n\n".join(_source(cells[j]) for j in found)
+            # Shown to the instructor in formgrader and to the student in the feedback: the
+            # student's words and maths, never their HTML (safety.safe_markdown).
+            text = "\n\n".join(_source(cells[j]) for j in found)
+            if len(text) > MAX_WRITTEN_CHARS:
+                notes.append(Note("written-long", f"the written answer '{gid}' has "
+                                  f"{len(text):,} characters; the first {MAX_WRITTEN_CHARS:,} "
+                                  "are shown", review=True))
+                text = text[:MAX_WRITTEN_CHARS] + "\n\n*(cut here)*"
+            out.cells[i].source = safe_markdown(text)
             if len(found) > 1:
                 notes.append(Note("written-duplicated", f"{len(found)} cells hold the written "
                                   f"answer '{gid}'; all of them are shown to the grader"))
@@ -318,11 +347,12 @@ def rebuild(submitted, master) -> tuple[nbformat.NotebookNode, list[Note]]:
     for j, cell in enumerate(cells):
         gid = _grade_id(cell)
         if gid is not None and gid not in master_ids:
-            notes.append(Note("unknown-cell-id", f"a cell carries the unknown id '{gid}' (a "
-                              "renamed cell?); it was not graded", review=True))
+            notes.append(Note("unknown-cell-id", f"a cell carries the unknown id "
+                              f"'{one_line(gid, 80)}' (a renamed cell?); it was not graded",
+                              review=True))
         if j in used or cell.get("cell_type") != "code":
             continue
-        clash = sorted(set(defined_names(_source(cell))) & set(lay.graded_names))
+        clash = sorted(set(bound_names(_source(cell))) & set(lay.graded_names))
         if clash:
             notes.append(Note("extra-definition", f"cell {j + 1} is not an answer cell but "
                               f"defines {', '.join(clash)}; only answer cells are graded",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import inspect
 import io
 import os
 import re
@@ -105,9 +106,14 @@ class Clock:
 class StudentFunction:
     """Stand-in for a graded function: forwards calls to the sandbox."""
 
-    def __init__(self, name: str, sandbox: Sandbox, clock: Clock, log: list):
+    def __init__(self, name: str, sandbox: Sandbox, clock: Clock, log: list,
+                 parameters: list[str] | None = None):
         self.__name__ = self.__qualname__ = name
         self._sandbox, self._clock, self._log = sandbox, clock, log
+        if parameters is not None:  # the instructor's signature: messages name the arguments
+            self.__signature__ = inspect.Signature(
+                [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                 for p in parameters])
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}>"
@@ -144,6 +150,14 @@ def error_output(ename: str, evalue: str):
                       traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
+def _shown_name(cls: type) -> str:
+    """The exception's name as the student should read it: the course's own classes
+    (``CheckFailed``) by their built-in base (``AssertionError``)."""
+    if cls.__module__.startswith(("lossutils", "grader")):
+        return next(c.__name__ for c in cls.__mro__ if c.__module__ == "builtins")
+    return cls.__name__
+
+
 def _split_last_expression(source: str, filename: str):
     tree = ast.parse(source, filename=filename)
     last = None
@@ -170,12 +184,14 @@ def _environment(seed: int):
 
 
 def run_cell(source: str, filename: str, namespace: dict, names: list[str], sandbox: Sandbox,
-             seconds: float, seed: int) -> CellResult:
-    """Run trusted ``source`` with ``names`` bound to the student's functions."""
+             seconds: float, seed: int, parameters: dict | None = None) -> CellResult:
+    """Run trusted ``source`` with ``names`` bound to the student's functions (``parameters``:
+    their parameter names in the instructor's answer, for messages)."""
     result = CellResult()
     clock = Clock(seconds)
     for name in names:
-        namespace[name] = StudentFunction(name, sandbox, clock, result.events)
+        namespace[name] = StudentFunction(name, sandbox, clock, result.events,
+                                          (parameters or {}).get(name))
     namespace.setdefault("__builtins__", builtins)
     namespace.setdefault("__name__", "__main__")
     out = io.StringIO()
@@ -193,7 +209,7 @@ def run_cell(source: str, filename: str, namespace: dict, names: list[str], sand
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - a failing test is an error output
-        result.error = (type(exc).__name__, str(exc))
+        result.error = (_shown_name(type(exc)), str(exc))
     result.seconds = time.monotonic() - t0
     text = out.getvalue()
     if text:

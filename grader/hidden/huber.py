@@ -116,10 +116,10 @@ def grad_mean_scaling(huber_grad):
         _check_grad(huber_grad, what, pred, target, delta)
 
 
-
 def check_experiment(huber_loss, huber_grad):
     """The training check on a data set drawn from the grader's seed. Only the agreement with the
     reference gradient is required: on about 2% of random data sets even the reference's Huber
     fit misses the notebook's bar (an outlier lands where the polynomial is poorly pinned down),
     which must not cost a correct answer points."""
-    check_training(huber_loss, huber_grad, seed=int(rng("huber/experiment").integers(1, 10_000)))
+    del huber_loss  # judged by its own tests
+    check_training(huber_grad, seed=int(rng("huber/experiment").integers(1, 10_000)))

@@ -11,7 +11,6 @@ import numpy as np
 
 from lossutils.assignments import triplet as visible
 from lossutils.assignments.triplet import (
-    DEGENERATE_WHAT,
     HAND_X,
     HAND_Y,
     HINGE_WHAT,
@@ -154,9 +153,10 @@ def negatives_degenerate_batches(semihard_negatives):
                  (np.zeros((5, 2)), np.zeros(5, dtype=np.int64)),
                  (g.normal(size=(9, 2)), g.permutation(np.arange(9)))):
         _expect_no_rows(semihard_negatives, x, y)
-    # only the singleton classes drop out; the rest is mined as usual
+    # only the singleton classes drop out: the rows are the pairs of the other class (which
+    # negative each row picks belongs to the choice, fallback and ties tests)
     x, y = g.normal(size=(7, 2)), np.array([0, 1, 0, 2, 3, 0, 4])
-    _check_negatives(semihard_negatives, DEGENERATE_WHAT, x, y)
+    _check_pairs(semihard_negatives, x, y)
 
 
 def loss_hinge_and_mean(semihard_triplet_loss):

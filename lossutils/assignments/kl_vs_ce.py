@@ -6,8 +6,9 @@ The student writes, with NumPy only, for (N, K) arrays whose rows are distributi
 * ``entropy(p)``, ``cross_entropy(p, q)``, ``kl_divergence(p, q)``: per row, shape (N,):
   ``H(p) = -sum p log p``, ``-sum p log q`` and ``KL(p || q) = sum p log(p / q)``;
 * ``ce_grad_logits(logits, p)``, ``kl_grad_logits(logits, p)``: the gradient w.r.t. ``logits`` of
-  the row-mean of ``CE(p, softmax(logits))`` and of ``KL(p || softmax(logits))`` (both equal
-  ``(softmax(logits) - p) / N``), stable for logits up to +-1000;
+  the row-mean of ``CE(p, softmax(logits))`` (the notebook gives ``(softmax(logits) - p) / N``)
+  and of ``KL(p || softmax(logits))`` (the student works it out; messages about it never state
+  it), stable for logits up to +-1000;
 * ``distillation_loss(student_logits, teacher_logits, T=2.0)``:
   ``T^2`` times the row-mean of ``KL(softmax(teacher / T) || softmax(student / T))``.
 
@@ -35,6 +36,7 @@ from ._expect import (
     expect_scalar,
     expect_shape,
     expect_true,
+    failure,
     fixed_rng,
     under_nbgrader,
 )
@@ -83,7 +85,8 @@ def _want_ce(p, q):
 
 
 def _want_grad(logits, p):
-    """Row-mean cross-entropy gradient ``(softmax(z) - p) / N``; also the KL gradient."""
+    """Row-mean cross-entropy gradient ``(softmax(z) - p) / N`` (the KL one: see the notebook's
+    question)."""
     return _ref_ce_grad(logits, p)
 
 
@@ -153,9 +156,9 @@ def _kl_direction(fn, what, p, q, want):
     arr = as_result(got, f"kl_divergence, {what}", inputs)
     if arr.shape == reverse.shape and not np.allclose(want, reverse, rtol=1e-3) \
             and np.allclose(arr, reverse, rtol=1e-6, atol=1e-9):
-        raise AssertionError(f"kl_divergence, {what}: got KL(q || p) = sum q log(q / p) instead of "
-                             f"KL(p || q) = sum p log(p / q); the weights come from the first "
-                             f"argument (for p={p.tolist()}, q={q.tolist()})")
+        raise failure(f"kl_divergence, {what}", "got KL(q || p) = sum q log(q / p) instead of "
+                      "KL(p || q) = sum p log(p / q)", inputs,
+                      hint="the weights come from the first argument, p")
     expect_close(got, want, f"kl_divergence, {what}", inputs)
 
 
@@ -184,15 +187,20 @@ def ce_grad_values(ce_grad_logits):
 
 
 def kl_grad_values(kl_grad_logits):
-    """``d/dz mean_rows KL(p || softmax(z)) = (softmax(z) - p) / N`` (H(p) does not depend on z)."""
+    """The gradient w.r.t. the logits of the row-mean ``KL(p || softmax(z))``."""
     _grad_values(kl_grad_logits, "kl_grad_logits")
 
 
-GRAD_WHAT = "values ((softmax(logits) - p) / N: the gradient of the mean over rows)"
+# The CE gradient is given in the notebook; the KL one is the student's question, so its
+# messages name the quantity, not the answer.
+GRAD_WHAT = {"ce_grad_logits": "values ((softmax(logits) - p) / N: the gradient of the mean "
+                               "over rows)",
+             "kl_grad_logits": "values (the gradient w.r.t. logits of the mean over rows of "
+                               "KL(p || softmax(logits)))"}
 
 
 def _grad_values(fn, name):
-    what = GRAD_WHAT
+    what = GRAD_WHAT[name]
     z = np.zeros((1, 4))
     p = np.array([[0.0, 0.0, 1.0, 0.0]])
     _check(fn, name, what, {"logits": z, "p": p}, [[0.25, 0.25, -0.75, 0.25]])
@@ -241,9 +249,12 @@ def _grad_extreme(fn, name):
     _check(fn, name, EXTREME_WHAT, {"logits": z, "p": p}, _want_grad(z, p))
 
 
+KL_ZEROS_WHAT = "zeros in p (finite, exact gradient: no NaN from log 0)"
+
+
 def kl_grad_zeros(kl_grad_logits):
-    """Zeros in ``p`` are fine: the gradient stays ``(softmax(z) - p) / N`` (no log p, no NaN)."""
-    what = "zeros in p (the gradient is (softmax(logits) - p) / N; no NaN from log 0)"
+    """Zeros in ``p`` are fine: the gradient stays finite and exact (no log 0, no NaN)."""
+    what = KL_ZEROS_WHAT
     name = "kl_grad_logits"
     z = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]])
     p = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 0.5]])
@@ -408,6 +419,27 @@ def temperature_experiment(distillation_loss, seed=0):
     return {"T": temps, "with_t2": with_t2, "without_t2": with_t2 / temps**2}
 
 
+def _loss_matches_at_experiment(distillation_loss, seed, what):
+    """The experiment measures the gradient of the student's loss: if the loss itself is wrong
+    at the experiment's logits, say which temperature and point to the property, instead of
+    blaming the T**2 factor for numbers another mistake made."""
+    g = np.random.default_rng(seed)
+    s, t = g.normal(scale=1.0, size=(4, 5)), g.normal(scale=3.0, size=(4, 5))
+    for T in TEMPERATURES:
+        got = expect_scalar(call(distillation_loss, s, t, T=T),
+                            "distillation_loss during the experiment", {"T": T})
+        want = _want_distill(s, t, T)
+        if not np.isclose(got, want, rtol=1e-6, atol=1e-9):
+            unsoftened = T * T * float(np.mean(_ref_kl(softmax(t), softmax(s / T))))
+            hint = ("the teacher's logits must be divided by T too"
+                    if np.isclose(got, unsoftened, rtol=1e-6) else
+                    "the distillation tests above say which property is wrong")
+            raise failure(what, f"your distillation_loss is not T**2 * KL(softmax(teacher / T) "
+                          f"|| softmax(student / T)) at T = {T:g}, so the experiment cannot "
+                          "measure what the T**2 factor does", {"seed": seed, "T": T},
+                          got=f"{got:.10g}", expected=f"{want:.10g}", hint=hint)
+
+
 def check_temperature(distillation_loss, seed=0):
     """With ``T^2`` the gradient keeps its size across T; the bare KL's shrinks like ``1/T^2``.
 
@@ -417,6 +449,7 @@ def check_temperature(distillation_loss, seed=0):
     """
     what = "experiment (gradient size of the distillation loss across temperatures)"
     inputs = {"seed": seed, "T": TEMPERATURES}
+    _loss_matches_at_experiment(distillation_loss, seed, what)
     r = temperature_experiment(distillation_loss, seed=seed)
     w, wo = r["with_t2"], r["without_t2"]
     expect_true(np.all(np.isfinite(w)) and w.min() > 0, what,

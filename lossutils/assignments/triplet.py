@@ -31,10 +31,10 @@ from ..metric_learning import pairwise_distances as _ref_distances
 from ._expect import (
     as_result,
     call,
-    describe,
     expect_close,
     expect_scalar,
     expect_true,
+    failure,
     fixed_rng,
     under_nbgrader,
 )
@@ -154,12 +154,12 @@ def _rows(got, what, inputs):
     if arr.size == 0:
         return np.zeros((0, 3), dtype=np.int64)
     if arr.ndim != 2 or arr.shape[1] != 3:
-        raise AssertionError(f"{what}: expected an integer array of shape (P, 3), one row "
-                             f"(anchor, positive, negative) per ordered positive pair, but got "
-                             f"shape {arr.shape} for {describe(inputs)}")
+        raise failure(what, "the result has the wrong shape", inputs, got=f"shape {arr.shape}",
+                      expected="an integer array of shape (P, 3), one row (anchor, positive, "
+                               "negative) per ordered positive pair")
     if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-        raise AssertionError(f"{what}: the rows must hold integer indices, but got "
-                             f"{arr[~(arr == np.round(arr))][:3]} for {describe(inputs)}")
+        raise failure(what, "the rows must hold integer indices", inputs,
+                      got=str(arr[~(arr == np.round(arr))][:3]))
     return arr.astype(np.int64)
 
 
