@@ -20,12 +20,21 @@ LMS route instead never need the exchange.
 """
 
 import os
+import warnings
+
+import sqlalchemy.exc
 
 c = get_config()  # noqa: F821 - provided by the traitlets config loader
 
 c.CourseDirectory.course_id = "loss-functions"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+
+# `exercises/` is committed, so on a fresh clone nbgrader would skip generating the release
+# ("Skipping existing assignment") and never record the assignment in the gradebook, and every
+# later `autograde` would fail. The release is generated, never edited by hand, and comes out
+# byte for byte the same: regenerating it on every `nbgrader generate_assignment <id>` is safe.
+c.GenerateAssignment.force = True
 
 if os.environ.get("LOSSCOURSE_EXCHANGE"):
     c.Exchange.root = os.environ["LOSSCOURSE_EXCHANGE"]
@@ -94,8 +103,24 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.ExportApp.plugin_class = "grader.export_csv.GradesCsvExport"
+# Collecting and returning (grader/exchange.py): collect never follows a symbolic link a student
+# put in the exchange; release_feedback names the students collected from a zip (no exchange
+# submission) instead of crashing on them.
+c.ExchangeFactory.collect = "grader.exchange.SafeCollect"
+c.ExchangeFactory.release_feedback = "grader.exchange.SafeReleaseFeedback"
+# Notebooks run by `nbgrader validate` here: kernels on local sockets (ipykernel warns about
+# unencrypted TCP otherwise, on every run).
+c.KernelManager.transport = "ipc"
+# nbgrader 0.9.6 with SQLAlchemy 2 warns three times about its own session handling for every new
+# submission; nothing an instructor can act on.
+warnings.filterwarnings("ignore", category=sqlalchemy.exc.SAWarning, module=r"nbgrader\.")
 # `nbgrader zip_collect <id>` (submissions downloaded from a learning platform into
 # downloaded/<id>/archive/): files named <student id>_<notebook>.ipynb, optionally with the
 # platform's numeric ids in between (alice_20931_77812_huber.ipynb). Adapt to your platform.
 c.FileNameCollectorPlugin.named_regexp = (
     r".*/(?P<student_id>[A-Za-z0-9.-]+)_(?:[0-9]+_)*(?P<file_id>[^/_][^/]*\.ipynb)$")
+# Extraction never leaves downloaded/<id>/extracted/, one bad archive never stops the others, and
+# a notebook a student zipped before uploading is filed under the platform's name for the upload
+# (never under a name chosen inside the student's archive); see grader/exchange.py.
+c.ZipCollectApp.extractor_plugin = "grader.exchange.SafeExtractor"
+c.ZipCollectApp.collector_plugin = "grader.exchange.SafeCollector"

@@ -52,8 +52,11 @@ def course_directory() -> CourseDirectory:
     return CourseDirectory(config=config)
 
 
+_ARCHIVE_PREFIX = re.compile(r"(?i)^.*?\.(zip|tar|tar\.gz|tgz)__")  # see exchange.SafeExtractor
+
+
 def _normalise(stem: str) -> str:
-    stem = stem.strip().lower()
+    stem = _ARCHIVE_PREFIX.sub("", stem.strip()).lower()
     stem = re.sub(r"^copy of\s+", "", stem)
     previous = None
     while previous != stem:
@@ -168,7 +171,15 @@ def _map_renamed(notebooks: list[str], cd: CourseDirectory) -> None:
             pick, detail, ambiguous = choose_notebook(name, with_work or pool, only_missing=True)
             if pick is None:
                 continue
-            _redirect(expected, pick, {"detail": detail, "ambiguous": ambiguous})
+            notes = {"detail": detail, "ambiguous": ambiguous}
+            upload = _ARCHIVE_PREFIX.match(Path(pick).name)
+            if upload:
+                archive = upload.group(0)[:-2]
+                notes.update(code="archive-upload", message=(
+                    f"the notebook was uploaded inside the archive '{archive}' (as "
+                    f"'{Path(pick).name[len(archive) + 2:]}') and graded as '{name}.ipynb'"
+                    f"{detail}"))
+            _redirect(expected, pick, notes)
             notebooks.append(os.path.abspath(expected))
             unknown.remove(pick)
             continue

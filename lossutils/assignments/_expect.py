@@ -55,18 +55,19 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or "your function"
 
 
-def _wrap(label: str, text: str) -> list[str]:
-    """``  label: text`` folded to :data:`WIDTH` columns, continuation lines aligned."""
-    head = f"  {label + ':':<{_LABEL}} "
-    room = WIDTH - len(head)
-    lines, rest = [], text
+def _wrap(label: str | None, text: str) -> list[str]:
+    """``  label: text`` folded to :data:`WIDTH` columns, continuation lines aligned (no label:
+    the text from the first column, continued two columns in)."""
+    head = f"  {label + ':':<{_LABEL}} " if label else ""
+    room = WIDTH - max(len(head), 2)
+    lines, rest = [], " ".join(str(text).split())
     while len(rest) > room:
         cut = max(rest.rfind(", ", 0, room) + 1, rest.rfind(" ", 0, room))
         cut = cut if cut > room // 3 else room
         lines.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     lines.append(rest)
-    return [head + lines[0]] + [" " * len(head) + ln for ln in lines[1:]]
+    return [head + lines[0]] + [" " * max(len(head), 2) + ln for ln in lines[1:]]
 
 
 def failure(what: str, detail: str | None = None, inputs: Mapping[str, Any] | None = None,
@@ -83,7 +84,7 @@ def failure(what: str, detail: str | None = None, inputs: Mapping[str, Any] | No
     ``what`` is the function and the property; ``detail`` says what went wrong when it is not a
     plain got/expected comparison.
     """
-    lines = [what]
+    lines = _wrap(None, what)
     for label, text in (("problem", detail), ("where", where),
                         ("input", None if inputs is None else describe(inputs)),
                         ("got", got), ("expected", expected), ("hint", hint)):
@@ -331,9 +332,12 @@ def _show_in_ipython() -> None:
         return
 
     def show(self, etype, value, tb, tb_offset=None):
+        # IPython leaves showing the error to the handler (it only records it)
         red, reset = "\x1b[0;31m", "\x1b[0m"
         lines = str(value).splitlines() or [""]
-        return [f"{red}AssertionError{reset}: {lines[0]}", *lines[1:]]
+        stb = [f"{red}{lines[0]}{reset}", *lines[1:]]
+        self._showtraceback(etype, value, stb)
+        return stb
 
     shell.set_custom_exc((CheckFailed,), show)
 

@@ -31,7 +31,7 @@ import types
 from typing import Any
 
 __all__ = ["IMPORT_REFUSED", "DENIED_MODULES", "module_allowed", "bound_names",
-           "definitions_only", "refusal"]
+           "definitions_only", "refusal", "course_reference"]
 
 IMPORT_REFUSED = ("import of {module!r} is not allowed in answer cells: use only NumPy and the "
                   "Python standard library (no torch, no lossutils, no scipy)")
@@ -314,12 +314,30 @@ def _cells_problem(fn: types.FunctionType) -> str | None:
     return None
 
 
+def course_reference(fn):
+    """Mark a function of the checks that they pass where a student's function would go (the
+    reference loss that logs an experiment's learning curve): :func:`refusal` lets it through."""
+    fn.__course_reference__ = True
+    return fn
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a student's notebook, or nbgrader validate)."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
+
+
 def refusal(fn: Any) -> str | None:
     """Why grading would refuse the student's ``fn`` (one sentence), or None.
 
-    Only plain Python functions defined in the notebook (module ``__main__``) are examined (the
-    grader passes stand-ins, which it has already judged). Imports are checked everywhere; the cells' roles only while ``nbgrader validate``
-    runs, when the notebook file holds the cells the kernel ran."""
+    Plain Python functions defined in the notebook (module ``__main__``) are examined, and in a
+    notebook any function from a package other than NumPy and the standard library is refused
+    (except the checks' own references, marked by :func:`course_reference`); the grader passes
+    stand-ins, which it has already judged. Imports are checked everywhere; the cells' roles
+    only while ``nbgrader validate`` runs, when the notebook file holds the cells the kernel
+    ran."""
+    if getattr(fn, "__course_reference__", False):
+        return None
     fn = getattr(fn, "__wrapped__", fn)
     fn = getattr(fn, "func", fn)  # functools.partial
     if not isinstance(fn, types.FunctionType):
@@ -328,8 +346,15 @@ def refusal(fn: Any) -> str | None:
                   None)
         if not isinstance(fn, types.FunctionType):
             return None
-    if getattr(fn, "__module__", None) != "__main__":
-        return None  # not notebook code (the course's references, a test suite's functions)
+    module = getattr(fn, "__module__", None)
+    if module != "__main__":
+        # A package's function given as the answer (``from lossutils import huber_loss`` in the
+        # answer cell) is refused in a notebook; elsewhere (the course's own test suites pass
+        # references and helpers) nothing is examined.
+        if isinstance(module, str) and not module_allowed(module) and _in_notebook():
+            return (f"{fn.__name__} is {module}.{fn.__name__}: "
+                    + IMPORT_REFUSED.format(module=module.partition(".")[0]))
+        return None
     try:
         problem = _imports_problem(fn)
         if problem is None and os.environ.get("NBGRADER_EXECUTION") == "validate":

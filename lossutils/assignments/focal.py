@@ -27,6 +27,7 @@ from ..binary import binary_cross_entropy_with_logits_grad as _bce_grad
 from ..binary import sigmoid_focal_loss as _ref_loss
 from ..binary import sigmoid_focal_loss_grad as _ref_grad
 from ._expect import call, expect_close, expect_scalar, expect_shape, expect_true, under_nbgrader
+from ._grading import course_reference
 
 __all__ = [
     "loss_bce_limit", "loss_modulating_factor", "loss_alpha_weighting", "loss_extreme_logits",
@@ -232,6 +233,7 @@ def experiment(focal_loss, focal_loss_grad, alpha=0.75, gamma=2.0, seed=0, steps
     }
 
 
+@course_reference
 def _reference_loss(logits, targets, alpha=0.25, gamma=2.0):
     """The course's mean focal loss, with the student's signature (for the learning curve)."""
     return _ref_loss(logits, targets, alpha=alpha, gamma=gamma, reduction="mean")

@@ -21,6 +21,7 @@ from .. import data
 from ..regression import huber_loss as _ref_loss
 from ..regression import huber_loss_grad as _ref_grad
 from ._expect import call, expect_close, expect_scalar, expect_shape, expect_true, under_nbgrader
+from ._grading import course_reference
 
 __all__ = [
     "loss_quadratic_zone", "loss_linear_zone", "loss_boundary", "loss_reduction",
@@ -36,10 +37,12 @@ _GRAD = "huber_grad"
 REFERENCES = {_LOSS: (_ref_loss,), _GRAD: (_ref_grad,)}
 
 
+@course_reference
 def _want_loss(pred, target, delta):
     return _ref_loss(pred, target, delta=delta, reduction="mean")
 
 
+@course_reference
 def _want_grad(pred, target, delta):
     return _ref_grad(pred, target, delta=delta, reduction="mean")
 

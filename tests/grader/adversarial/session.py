@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
 
 
@@ -32,6 +33,7 @@ def run(commands: list[dict]) -> list[dict]:
         os.environ.update(command["env"])
         os.chdir(command["cwd"])
         log = io.StringIO()
+        t0 = time.perf_counter()
         saved_stdout = sys.stdout
         sys.stdout = Validator.stream = log
         app = NbGraderApp.instance()
@@ -53,7 +55,8 @@ def run(commands: list[dict]) -> list[dict]:
             os.chdir(saved_cwd)
             os.environ.clear()
             os.environ.update(saved_env)
-        results.append({"args": command["args"], "code": code, "log": log.getvalue()})
+        results.append({"args": command["args"], "code": code, "log": log.getvalue(),
+                        "seconds": round(time.perf_counter() - t0, 2)})
     return results
 
 
