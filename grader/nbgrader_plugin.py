@@ -366,7 +366,8 @@ class SecureExecute(NbGraderPreprocessor):
                 notes.append(submission.Note("answer-error", f"{where} "
                                              f"raised {e['type']}: {e['message'][:300]}",
                                              review=blocked))
-        blocked = [e for e in events if "MemoryError" in e or testrun.BLOCKED.search(e)]
+        blocked = [e for e in events if "MemoryError" in e or testrun.BLOCKED.search(e)
+                   or ": protocol:" in e]
         if blocked:
             notes.append(submission.Note("blocked", f"{len(blocked)} call(s) failed on something "
                                          f"the grader does not allow or on the memory limit "

@@ -43,6 +43,9 @@ class Case:
     note_codes: tuple[str, ...] = ()  # note codes the grader must report
     # more notebooks in the folder: name -> answers; written first, with an older timestamp
     older_notebooks: dict[str, dict[str, str]] = field(default_factory=dict)
+    # symbolic links in the folder: name -> target relative to the course root ("." replaces
+    # the submission folder itself by a link)
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def honest(self) -> bool:
@@ -73,7 +76,13 @@ def make_notebook(case: Case, release: nbformat.NotebookNode) -> nbformat.Notebo
 
 def write_case(case: Case, submitted: Path, release: nbformat.NotebookNode) -> Path:
     folder = submitted / case.student / ASSIGNMENT
+    if "." in case.links:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.symlink_to(submitted.parent / case.links["."], target_is_directory=True)
+        return folder
     folder.mkdir(parents=True, exist_ok=True)
+    for name, target in case.links.items():
+        (folder / name).symlink_to(submitted.parent / target)
     for name, text in case.files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,18 +105,23 @@ def all_cases() -> list[Case]:
     from . import (
         denial,
         extra_cells,
+        honest_styles,
         ipython_hooks,
         lying,
+        markup,
         module_shims,
         monkeypatch,
+        paths,
         read_files,
         reference,
+        spreadsheet,
         write_gradebook,
     )
 
     cases = []
     for module in (reference, monkeypatch, lying, ipython_hooks, extra_cells, read_files,
-                   write_gradebook, module_shims, denial):
+                   write_gradebook, module_shims, denial, honest_styles, markup, spreadsheet,
+                   paths):
         cases += module.CASES
     return cases
 

@@ -107,6 +107,41 @@ def huber_loss(pred, target, delta=1.0):
     return total / len(pred)
 '''
 
+_HUGE_CELL = WRONG_LOSS + "# " + "x" * 300_000 + "\n"  # over the 200,000 characters per cell
+
+_BLANK_LINES = "\n" * 150_000 + "%time\n" + WRONG_LOSS  # quadratic for a careless regex
+
+_FORGED_REPLY = '''import os
+import struct
+
+
+def huber_loss(pred, target, delta=1.0):
+    """Writes its own reply to the grader's channel: nested lists, then a huge length."""
+    body = b"[" * 4_000_000
+    os.write(3, struct.pack(">I", len(body)) + body)
+    os.write(3, struct.pack(">I", 2**31) + b"{")
+    return 0.0
+'''
+
+
+def _deep_json() -> str:
+    """A notebook whose JSON nests 100,000 lists deep (Python's parser recurses on it)."""
+    return '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ' + \
+        "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def _wide_json() -> str:
+    """A notebook with 400,000 empty objects: gigabytes of Python dicts if parsed."""
+    return ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": [' +
+            ",".join(["{}"] * 400_000) + ']}, "cells": []}')
+
+
+def _hidden_markers(nb):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "written_interpretation":
+            cell.source = "# BEGIN HIDDEN TESTS\n" * 30_000
+
+
 CASES = [
     Case("dos_a_kill_grader", CAT, "signals the grader, its process group and every process",
          both(WRONG_LOSS + _KILL, WRONG_GRAD), expect="zero", review=True),
@@ -122,6 +157,16 @@ CASES = [
          expect="zero", review=True),
     Case("dos_f_crash", CAT, "segfaults and overflows the C stack",
          {"huber_loss": _CRASH, "huber_grad": "# defined above\n"}, expect="zero", review=True),
+    Case("dos_g_huge_cell", CAT, "an answer cell of 300,000 characters",
+         both(_HUGE_CELL, WRONG_GRAD), expect="zero", review=True),
+    Case("dos_h_blank_lines", CAT, "150,000 blank lines before a magic in an answer cell",
+         both(_BLANK_LINES, WRONG_GRAD), expect="zero", transform=_hidden_markers),
+    Case("dos_i_deep_json", CAT, "notebook JSON nested 100,000 levels deep", {}, expect="zero",
+         review=True, raw=_deep_json()),
+    Case("dos_j_wide_json", CAT, "notebook JSON with 400,000 objects", {}, expect="zero",
+         review=True, raw=_wide_json()),
+    Case("dos_k_forged_reply", CAT, "writes nested and oversized replies to the grader's channel",
+         both(_FORGED_REPLY, WRONG_GRAD), expect="zero", review=True),
     Case("dos_zz_honest_slow", CAT, "honest twin: correct, pure Python, slow", both(
         _SLOW_LOSS, CORRECT_GRAD), expect="full"),
 ]
