@@ -97,6 +97,8 @@ c.SecureExecute.notebook_timeout = 300
 c.SecureExecute.memory_limit_mb = 2048
 # Feedback never shows hidden-test source; the CSV export lists every roster student with a
 # status and the grader's reasons.
+# Maths as MathML, so feedback opened offline shows formulas, not TeX (grader/feedback.py).
+c.GenerateFeedback.exporter_class = "grader.feedback.OfflineFeedbackExporter"
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "grader.nbgrader_plugin.StripHiddenTests",

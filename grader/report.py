@@ -55,12 +55,36 @@ class ItemStats:
         return statistics.fmean(self.points) if self.points else None
 
 
+_VALUE_LABELS = ("input:", "got:", "expected:", "where:")
+
+
 def normalise_message(message: str | None) -> str:
-    """A failure message with its inputs dropped and numbers blanked, to group alike failures."""
-    text = _INPUTS.sub("", " ".join((message or "").split()))
-    text = _ARRAY.sub("[...]", text)
-    text = _NUMBER.sub("#", text)
-    return text[:200]
+    """A failure message reduced to what alike failures share, to group them.
+
+    The checks write short labelled lines (see :mod:`lossutils.assignments._expect`): the first
+    line names the function and the property and is kept as written (its numbers belong to the
+    formula: ``0.5 * r**2``, ``90/10``); the lines that only hold values (input, got, expected,
+    where) are dropped; in the others (problem, hint) numbers are blanked. An older one-line
+    message keeps the part before its first ``: `` and has numbers blanked after it."""
+    lines = (message or "").splitlines()
+    if not lines:
+        return ""
+    head, rest = lines[0], lines[1:]
+    if not rest and ": " in head:
+        head, tail = head.split(": ", 1)
+        tail = _NUMBER.sub("#", _ARRAY.sub("[...]", _INPUTS.sub("", " ".join(tail.split()))))
+        return f"{' '.join(head.split())}: {tail}"[:240]
+    kept, label_seen = [], False
+    for line in rest:
+        text = line.strip()
+        if text.startswith(_VALUE_LABELS):
+            label_seen = True
+            continue
+        if label_seen and not re.match(r"\w+:", text):
+            continue  # continuation of a value line
+        label_seen = False
+        kept.append(_NUMBER.sub("#", _ARRAY.sub("[...]", text)))
+    return " | ".join([" ".join(head.split()), *(" ".join(k.split()) for k in kept if k)])[:240]
 
 
 def _correlation(xs: list[float], ys: list[float]) -> float | None:
@@ -133,6 +157,9 @@ def _histogram_png(scores: list[float], max_score: float | None, assignment: str
         ax.axvline(statistics.fmean(scores), color="crimson", linestyle="--",
                    label=f"mean {statistics.fmean(scores):.1f}")
         ax.legend(loc="upper left")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come in whole numbers
     ax.set(xlabel=f"autograded score (of {top:g})", ylabel="students",
            title=f"{assignment}: score distribution (n={len(scores)})")
     fig.tight_layout()

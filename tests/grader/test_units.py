@@ -229,3 +229,66 @@ def test_documented_budgets_are_the_configured_ones():
             assert float(configured.group(1)) == value, trait
         line = next(ln for ln in doc.splitlines() if ln.startswith(f"| {row}"))
         assert f"| {value:g} {unit} |" in line, (trait, line)
+
+
+def _notebook_function(tmp_path, monkeypatch, answer_cell: str, where: str):
+    """A student's function as a kernel holds it: compiled from a cell whose source linecache
+    knows, in the namespace of ``__main__``, run while ``nbgrader validate`` validates the
+    notebook in ``tmp_path`` (the answer cell holds the stub; ``where`` is "answer" or "extra")."""
+    import linecache
+
+    release = nbformat.read(ROOT / "exercises" / "huber" / "huber.ipynb", as_version=4)
+    for cell in release.cells:
+        if _gid(cell) == "huber_loss" and where == "answer":
+            cell.source = answer_cell
+    if where == "extra":
+        release.cells.append(nbformat.v4.new_code_cell(answer_cell))
+    nbformat.write(release, tmp_path / "huber.ipynb")
+    filename = str(tmp_path / "cell-7.py")
+    linecache.cache[filename] = (len(answer_cell), None, answer_cell.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(answer_cell, filename, "exec"), namespace)  # noqa: S102 - the test's own code
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    return namespace["huber_loss"]
+
+
+def test_validate_refuses_what_grading_refuses(tmp_path, monkeypatch):
+    from lossutils.assignments._grading import IMPORT_REFUSED, refusal
+
+    honest = _notebook_function(tmp_path, monkeypatch, CORRECT_LOSS, "answer")
+    assert refusal(honest) is None
+    (tmp_path / "x").mkdir()
+    outside = _notebook_function(tmp_path / "x", monkeypatch, CORRECT_LOSS, "extra")
+    assert "which is not an answer cell" in refusal(outside)
+    scipy = CORRECT_LOSS.replace("import numpy as np", "import numpy as np\nimport scipy.special")
+    (tmp_path / "y").mkdir()
+    refused = refusal(_notebook_function(tmp_path / "y", monkeypatch, scipy, "answer"))
+    assert IMPORT_REFUSED.format(module="scipy.special") in refused
+
+
+def test_grading_and_the_checks_agree_on_what_a_cell_binds():
+    from lossutils.assignments._grading import bound_names, definitions_only
+
+    code = ("import functools\nhuber_loss = functools.partial(f, delta=1)\n"
+            "globals()['huber_grad'] = g\nglobals().update(extra=h)\nfor k in range(2):\n"
+            "    pass\nclass A:\n    pass\n")
+    assert {"functools", "huber_loss", "huber_grad", "extra", "k", "A"} <= set(bound_names(code))
+    assert definitions_only("import numpy as np\nEPS = 1e-12\ndef f():\n    pass\n") == [
+        "np", "EPS", "f"]
+    assert definitions_only("x = 1\nprint(x)\n") is None
+    assert submission.bound_names("%time\nhuber_loss = lambda p, t: 0\n") == ["huber_loss"]
+
+
+def test_student_text_is_data():
+    from grader import safety
+
+    assert safety.csv_cell("=1+1") == "'=1+1" and safety.csv_cell("-0.25") == "-0.25"
+    assert safety.csv_cell("@SUM(A1)") == "'@SUM(A1)" and safety.csv_cell(3.5) == 3.5
+    md = safety.safe_markdown("<script>x</script> [a](javascript:alert(1)) [b](https://ok.org)")
+    assert "<script" not in md and "](javascript:" not in md and "](https://ok.org)" in md
+    assert safety.one_line("a\n\n## Grading report\n- x") == "a ## Grading report - x"
+    assert safety.json_shape_problem("[" * 100 + "]" * 100, 64, 1000).startswith(
+        "the notebook's JSON is nested")
+    assert safety.json_shape_problem('{"a": "[[[[[[["}', 3, 10) is None
+    assert safety.json_shape_problem("[{}, {}, {}]", 64, 2).startswith("the notebook's JSON holds")

@@ -301,6 +301,9 @@ def test_feedback_has_no_hidden_test_source_but_says_what_passed(flow):
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{page} shows hidden tests: {leaked}"
         assert "Grading report" in text and "huber_loss, quadratic zone" in text
+        raw = page.read_text()  # maths as MathML, nothing loaded from the internet
+        assert "cdnjs" not in raw and not re.search(r"<script[^>]+src=.https?:", raw), page
+        assert "<math" in raw, page
     bob = _text(flow.course / "feedback" / "bob" / "huber" / "huber.html")
     assert "passed (2 / 2 points): huber_loss, quadratic zone" in bob
     assert "FAILED (0 / 3 points): huber_grad, linear zone" in bob

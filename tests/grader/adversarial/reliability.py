@@ -9,8 +9,10 @@ from ._answers import CORRECT_GRAD, CORRECT_LOSS, HONEST, WRONG, WRONG_LOSS, bot
 from .build import Case, make_notebook, release_notebook
 
 CAT = "reliability"
+# the gradient's tests, and the experiment, which judges only the gradient (a broken loss costs
+# its own tests' points, not these)
 GRAD_TESTS = frozenset({"test_grad_quadratic", "test_grad_clipped", "test_grad_boundary",
-                        "test_grad_scaling"})
+                        "test_grad_scaling", "test_experiment"})
 
 
 def _gid(cell):
