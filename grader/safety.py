@@ -127,7 +127,9 @@ def read_submitted_text(path: str | Path, folder: str | Path, max_bytes: int) ->
     return data.decode("utf-8")
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+# Possessive repeats (Python 3.11+): the engine keeps no backtracking state per character, so a
+# string of millions of characters costs no more memory than itself.
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 

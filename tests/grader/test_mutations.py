@@ -267,3 +267,35 @@ if __name__ == "__main__":
     README.write_text(_readme_with(kill_table()))
     print(kill_table())
     sys.exit(0)
+
+
+@pytest.mark.parametrize("name, target, label, test_cell", [
+    ("triplet", "semihard_negatives", "hardest negative (closest overall)",
+     "test_negatives_degenerate"),
+    ("kl_vs_ce", "distillation_loss", "teacher logits not divided by T",
+     "test_distillation_extreme"),
+])
+def test_hidden_checks_charge_a_mistake_to_its_own_property(name, target, label, test_cell):
+    """A mistake of one property (which negative; softening the teacher) costs the tests of that
+    property, not those of another (degenerate batches; extreme logits), hidden ones included."""
+    a = load(name)
+    bindings = mutant_bindings(a, target, load_mutants(name)[target][label])
+    results = run_tests(a, bindings)
+    assert results[test_cell] is None, results[test_cell]
+    assert any(results.values()), f"{label} must still be caught by its own property's tests"
+
+
+def test_experiments_blame_the_function_that_is_wrong():
+    """A wrong loss with a right gradient keeps the experiment's points (it judges the
+    gradient); a distillation loss with an unsoftened teacher is told so, not blamed on T**2."""
+    huber = load("huber")
+    half = load_mutants("huber")["huber_loss"]["missing 0.5 in the quadratic zone"]
+    results = run_tests(huber, mutant_bindings(huber, "huber_loss", half))
+    assert results["test_experiment"] is None and results["test_loss_quadratic"]
+    kl = load("kl_vs_ce")
+    results = run_tests(kl, mutant_bindings(
+        kl, "distillation_loss",
+        load_mutants("kl_vs_ce")["distillation_loss"]["teacher logits not divided by T"]))
+    assert "teacher's logits must be divided by T" in results["test_temperature"], \
+        results["test_temperature"]
+    assert "within a factor 5" not in results["test_temperature"]
