@@ -27,6 +27,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from nbgrader.exchange.default.collect import ExchangeCollect
@@ -49,8 +50,26 @@ MAX_RATIO = 200  # uncompressed / compressed size of a zip member (zip bombs)
 
 # ---- nbgrader collect ---------------------------------------------------------------------------
 
+_SKIP = "\0unreadable"  # username of an inbound entry whose name cannot be read
+
+
 class SafeCollect(ExchangeCollect):
-    """``nbgrader collect`` without following links, one student at a time."""
+    """``nbgrader collect`` without following links, one student at a time; an inbound entry
+    with a name nbgrader cannot read (``alice+huber+not-a-time``) is reported and skipped
+    instead of stopping the collection of everyone."""
+
+    def _path_to_record(self, path):
+        try:
+            return super()._path_to_record(path)
+        except Exception as exc:  # noqa: BLE001 - nbgrader fails on a bad name or timestamp
+            self.log.error("Skipped %s in the exchange: %s", one_line(path, 300),
+                           one_line(exc, 200))
+            return {"username": _SKIP, "filename": os.path.basename(path),
+                    "timestamp": datetime.min.replace(tzinfo=UTC)}
+
+    def copy_files(self):
+        self.src_records = [r for r in self.src_records if r["username"] != _SKIP]
+        super().copy_files()
 
     def do_copy(self, src, dest, log=None):
         try:

@@ -224,6 +224,9 @@ def scan_files(folder: Path, notebooks: set[str]) -> list[Finding]:
                                         rel))
             elif path.parent == folder and (name in notebooks or name in NBGRADER_FILES):
                 continue
+            elif name.endswith(".symlink.txt"):  # left by the course's collect for a link
+                findings.append(Finding("high", "symlink", "a symbolic link in the exchange "
+                                        "submission (collect did not follow it)", rel))
             elif path.suffix in (".py", ".pth", ".so", ".pyc", ".pyd") or name.startswith(
                     ("sitecustomize", "usercustomize")):
                 findings.append(Finding("high", "module-file", "a Python module shipped with "

@@ -13,7 +13,9 @@ reference: validation refuses it with the grader's own words, grading gives 0) g
 exchange, each with their own HOME and login name; erin, frank (``huber-Copy1.ipynb``), gina (a
 notebook zipped before uploading) and hank (an archive whose notebook is named after erin) come
 in a platform's zip, with one corrupt upload (ivan) that must not stop the others; dave is on the
-roster and never submits. nbgrader applications run in one process per phase
+roster and never submits; mallory writes straight into the exchange's inbound folder a submission
+whose notebook is a link to the instructor's solution, next to an entry with a name nbgrader
+cannot read. nbgrader applications run in one process per phase
 (tests/grader/adversarial/session.py) to save start-up time, with the same arguments.
 """
 
@@ -40,7 +42,7 @@ from lossutils.assignments._grading import IMPORT_REFUSED
 
 pytestmark = pytest.mark.slow
 APPENDIX = ROOT / "book" / "appendix_instructors.md"
-ROSTER = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank"]
+ROSTER = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "mallory"]
 EXCHANGE_STUDENTS = ["alice", "bob", "carol"]
 ATTACK = both("from lossutils import huber_loss\n", "from lossutils.regression import "
               "huber_loss_grad as huber_grad\n")
@@ -121,6 +123,18 @@ def _platform_download(course: Path) -> None:
         zf.writestr("submissions/ivan_20931_77815_huber.zip", b"this is not a zip file")
 
 
+def _inbound_attacks(inbound: Path, course: Path) -> None:
+    """mallory's entry (a copy of bob's whose notebook links to the solution) and one that
+    nbgrader cannot parse; neither may stop collect or earn anything."""
+    bob = next(inbound.glob("bob+huber+*"))
+    _, assignment, stamp, *rest = bob.name.split("+")
+    mallory = inbound / "+".join(["mallory", assignment, stamp, *rest])
+    shutil.copytree(bob, mallory)
+    (mallory / "huber.ipynb").unlink()
+    (mallory / "huber.ipynb").symlink_to(course / "solutions" / "huber" / "huber.ipynb")
+    shutil.copytree(bob, inbound / "zed+huber+not-a-time+x")
+
+
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory) -> Flow:
     blocks = appendix_commands()
@@ -187,6 +201,7 @@ def flow(tmp_path_factory) -> Flow:
         _fill(homes[s] / "huber" / "huber.ipynb", ANSWERS[s])
     # validation may fail (it is the student's check): every command still exits 0
     run([(c, s) for s in EXCHANGE_STUDENTS for c in student if c not in fetch])
+    _inbound_attacks(exchange / "loss-functions" / "inbound", course)
     _platform_download(course)
     run([(c, None) for c in grading] + [(c, "alice") for c in feedback])
     print("command times (s):", seconds)
@@ -238,12 +253,13 @@ def test_validate_tells_the_truth_in_short_lines(flow):
 
 def test_every_submission_route_reached_the_gradebook(flow):
     grades = scores(flow.course, "huber")
-    assert set(grades) == {"alice", "bob", "carol", "erin", "frank", "gina", "hank"}
+    assert set(grades) == {"alice", "bob", "carol", "erin", "frank", "gina", "hank", "mallory"}
     total = {s: sum(v[0] for v in g["grades"].values()) for s, g in grades.items()}
     assert total["alice"] == total["erin"] == total["frank"] == total["gina"] == 20, total
     assert total["bob"] == 9, grades["bob"]  # the loss tests pass, the gradient and experiment not
     assert total["carol"] == 0 and grades["carol"]["flagged"]
     assert total["hank"] == 0, "hank's upload is hank's, whatever its inner file is called"
+    assert total["mallory"] == 0 and grades["mallory"]["flagged"], grades["mallory"]
     assert not grades["alice"]["flagged"]
 
 
@@ -253,6 +269,14 @@ def test_collection_went_on_past_the_bad_upload(flow):
     assert not (flow.course / "submitted" / "ivan").exists()
     assert sorted(p.name for p in (flow.course / "submitted" / "hank" / "huber").iterdir()) == \
         ["huber.zip__erin_huber.ipynb"]
+
+
+def test_collect_follows_no_link_and_skips_what_it_cannot_read(flow):
+    log = flow.logs["instructor: nbgrader collect huber"]
+    assert "zed+huber+not-a-time" in log and "symbolic link" in log, log[-3000:]
+    folder = flow.course / "submitted" / "mallory" / "huber"
+    assert not (folder / "huber.ipynb").exists() and (folder / "huber.ipynb.symlink.txt").is_file()
+    assert not (flow.course / "submitted" / "zed").exists()
 
 
 def test_export_lists_the_whole_roster_with_reasons(flow):
@@ -294,6 +318,7 @@ def test_feedback_has_no_hidden_test_source_but_says_what_passed(flow):
     autograded = (flow.course / "autograded" / "bob" / "huber" / "huber.ipynb").read_text()
     assert all(s in autograded for s in secrets), "hidden tests are graded (instructor copy)"
     pages = sorted((flow.course / "feedback").glob("*/huber/*.html"))
+    # mallory's collected folder holds no notebook (an empty submission: no feedback page)
     assert {p.parts[-3] for p in pages} == {"alice", "bob", "carol", "erin", "frank", "gina",
                                              "hank"}
     for page in pages:
