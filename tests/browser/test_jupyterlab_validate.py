@@ -200,8 +200,11 @@ def run_all_and_validate(page, base: str, token: str, root: Path, path: str, sho
     assert page.locator(".jp-NotebookPanel").count() == 1, "other notebooks are open"
     wait_until(page, lambda s: s["kernel"] == "idle" and s["connected"], RUN_TIMEOUT_MS,
                "the notebook did not connect to its kernel", root)
-    # Run menu commands act on the notebook that has the focus: click into it first.
+    # Run menu commands act on the notebook that has the focus: click into it first. The first
+    # cell is the course's set-up code cell, where a click starts editing: Escape leaves the
+    # focus on the notebook in command mode.
     page.locator(f"{PANEL} .jp-Cell").first.click()
+    page.keyboard.press("Escape")
     page.wait_for_selector(f"{PANEL}.jp-mod-current, {PANEL} .jp-Notebook.jp-mod-commandMode",
                            state="attached", timeout=RUN_TIMEOUT_MS)
     if not run_all(page, root):
