@@ -292,3 +292,42 @@ def test_student_text_is_data():
         "the notebook's JSON is nested")
     assert safety.json_shape_problem('{"a": "[[[[[[["}', 3, 10) is None
     assert safety.json_shape_problem("[{}, {}, {}]", 64, 2).startswith("the notebook's JSON holds")
+
+
+def test_zip_extraction_never_leaves_its_folder(tmp_path):
+    import io
+    import stat
+    import zipfile
+
+    from grader.exchange import SafeCollector, SafeExtractor
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("bob_huber.ipynb", "{}")
+        zf.writestr("deeper.zip", b"PK not really")
+    archive, out = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir()
+    out.mkdir()
+    with zipfile.ZipFile(archive / "download.zip", "w") as zf:
+        zf.writestr("s/alice_1_huber.ipynb", "{}")
+        zf.writestr("../escaped.ipynb", "{}")
+        zf.writestr("/tmp/absolute.ipynb", "{}")
+        link = zipfile.ZipInfo("s/carol_2_huber.ipynb")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("s/dave_3_huber.zip", inner.getvalue())
+        zf.writestr("s/bomb_4_huber.ipynb", b"0" * (4 * 2**20), compress_type=zipfile.ZIP_DEFLATED)
+    (archive / "broken.zip").write_bytes(b"not a zip")
+    SafeExtractor().extract(str(archive), str(out))
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == ["download/s/alice_1_huber.ipynb",
+                     "download/s/dave_3_huber.zip__bob_huber.ipynb"], files
+    assert not (tmp_path / "escaped.ipynb").exists()
+    collector = SafeCollector(named_regexp=r".*/(?P<student_id>[A-Za-z0-9.-]+)_(?:[0-9]+_)*"
+                                           r"(?P<file_id>[^/_][^/]*\.ipynb)$")
+    first = collector.collect(str(out / files[1]))
+    assert first["student_id"] == "dave", first  # never bob, whose name is inside the upload
+    assert collector.collect("/x/../_1_huber.ipynb") is None
+    assert collector.collect("/x/.._1_huber.ipynb") is None
+    again = collector.collect("/y/dave_9_huber.zip__bob_huber.ipynb")
+    assert again["file_id"] == "huber.zip__bob_huber (2).ipynb", again
