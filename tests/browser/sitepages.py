@@ -3,10 +3,15 @@
 The site is read from ``SITE_DIR`` (default ``_build/html``) and the checkout it was built from in
 ``SITE_REPO`` (default this repository), so the same tests run against the real build (``make test``
 builds it first) or against a copy built elsewhere.
+
+The secrets that must stay off the site (solution and hidden-test lines, :func:`secret_lines`) and
+the searchable text of a folder (:class:`TextIndex`) serve the student distribution's tests too
+(tests/book/test_student_repo.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import os
@@ -248,3 +253,92 @@ def theme_of(page) -> tuple[str, float]:
               (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255];
     }""")
 
+
+
+# ---- secrets: what only the instructors' files hold -----------------------------------------
+
+MIN_CHARS = 12
+REGIONS = [("### BEGIN SOLUTION", "### END SOLUTION"),
+           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")]
+MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
+
+
+def cell_sources(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+
+
+def public_code(repo: Path = REPO) -> set[str]:
+    """Lines every student already has: the course package."""
+    files = list((repo / "lossutils").rglob("*.py"))
+    return {normalise(line) for p in files for line in p.read_text().splitlines()}
+
+
+def secret_lines(source: Path, repo: Path = REPO) -> list[str]:
+    """Normalised lines of the solution and hidden-test regions of ``source`` (an instructor
+    notebook of ``repo``) that are not public anyway: lines shorter than ``MIN_CHARS``, lines the
+    student release shows and lines of the course package are left out."""
+    release = repo / "exercises" / source.parent.name / source.name
+    public = public_code(repo)
+    if release.exists():
+        public |= {normalise(line) for cell in cell_sources(release) for line in cell.splitlines()}
+    secrets = []
+    for cell in cell_sources(source):
+        inside = None
+        for line in cell.splitlines():
+            stripped = line.strip()
+            for begin, end in REGIONS:
+                if stripped.startswith(begin):
+                    inside = end
+                elif inside == end and stripped.startswith(end):
+                    inside = None
+            if inside and not MARKERS.search(stripped):
+                text = normalise(line)
+                if len(text) >= MIN_CHARS and text not in public:
+                    secrets.append(text)
+    return secrets
+
+
+class TextIndex:
+    """The normalised text of every file under ``root`` (but the folders named in ``skip``),
+    searchable in one pass per needle."""
+
+    def __init__(self, root: Path, skip: tuple[str, ...] = ()):
+        self.root = root
+        self.files: list[Path] = []
+        self.starts: list[int] = []
+        chunks, offset = [], 0
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = "/" + path.relative_to(root).as_posix()
+            if any(f"/{folder}" in rel for folder in skip):
+                continue
+            views = text_views(path)
+            if not views:
+                continue
+            text = "\n".join(normalise(v) for v in views) + "\x00"
+            self.files.append(path)
+            self.starts.append(offset)
+            chunks.append(text)
+            offset += len(text)
+        self.blob = "".join(chunks)
+
+    def text_of(self, path: Path) -> str:
+        i = self.files.index(path)
+        end = self.starts[i + 1] if i + 1 < len(self.files) else len(self.blob)
+        return self.blob[self.starts[i]:end]
+
+    def where(self, needle: str | re.Pattern) -> list[str]:
+        """Paths (relative to the root) of the files containing ``needle`` (a string, or a
+        compiled regular expression matched against the normalised text)."""
+        find = needle.search if isinstance(needle, re.Pattern) else None
+        hits, pos = [], 0
+        while True:
+            if find:
+                match = find(self.blob, pos)
+                at = match.start() if match else -1
+            else:
+                at = self.blob.find(needle, pos)
+            if at < 0:
+                return hits
+            i = bisect.bisect_right(self.starts, at) - 1
+            hits.append(self.files[i].relative_to(self.root).as_posix())
+            pos = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.blob)

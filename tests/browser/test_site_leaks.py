@@ -11,93 +11,20 @@ package's implementations of the graded functions off the pages.
 
 from __future__ import annotations
 
-import bisect
-import json
-import re
-from pathlib import Path
-
 import pytest
-from sitepages import REPO, SITE_DIR, normalise, site_missing_reason, text_views
+from sitepages import (
+    REPO,
+    SITE_DIR,
+    TextIndex,
+    cell_sources,
+    normalise,
+    secret_lines,
+    site_missing_reason,
+)
 
 pytestmark = pytest.mark.browser
 
-MIN_CHARS = 12
-REGIONS = [("### BEGIN SOLUTION", "### END SOLUTION"),
-           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")]
-MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
-
-
-def cell_sources(path: Path) -> list[str]:
-    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
-
-
-def public_code() -> set[str]:
-    """Lines every student already has: the course package."""
-    files = list((REPO / "lossutils").rglob("*.py"))
-    return {normalise(line) for p in files for line in p.read_text().splitlines()}
-
-
-def secret_lines(source: Path) -> list[str]:
-    """Normalised lines of the solution and hidden-test regions that are not public anyway."""
-    release = REPO / "exercises" / source.parent.name / source.name
-    public = public_code()
-    if release.exists():
-        public |= {normalise(line) for cell in cell_sources(release) for line in cell.splitlines()}
-    secrets = []
-    for cell in cell_sources(source):
-        inside = None
-        for line in cell.splitlines():
-            stripped = line.strip()
-            for begin, end in REGIONS:
-                if stripped.startswith(begin):
-                    inside = end
-                elif inside == end and stripped.startswith(end):
-                    inside = None
-            if inside and not MARKERS.search(stripped):
-                text = normalise(line)
-                if len(text) >= MIN_CHARS and text not in public:
-                    secrets.append(text)
-    return secrets
-
-
 SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
-
-
-class SiteText:
-    """The normalised text of every file under the site, searchable in one pass per needle."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.files: list[Path] = []
-        self.starts: list[int] = []
-        chunks, offset = [], 0
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if "_static/mathjax/" in path.as_posix():
-                continue  # the MathJax library, copied verbatim from npm
-            views = text_views(path)
-            if not views:
-                continue
-            text = "\n".join(normalise(v) for v in views) + "\x00"
-            self.files.append(path)
-            self.starts.append(offset)
-            chunks.append(text)
-            offset += len(text)
-        self.blob = "".join(chunks)
-
-    def text_of(self, path: Path) -> str:
-        i = self.files.index(path)
-        end = self.starts[i + 1] if i + 1 < len(self.files) else len(self.blob)
-        return self.blob[self.starts[i]:end]
-
-    def where(self, needle: str) -> list[str]:
-        """Site-relative paths of the files containing ``needle``."""
-        hits, at = [], self.blob.find(needle)
-        while at >= 0:
-            i = bisect.bisect_right(self.starts, at) - 1
-            hits.append(self.files[i].relative_to(self.root).as_posix())
-            nxt = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.blob)
-            at = self.blob.find(needle, nxt)
-        return hits
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +32,8 @@ def site():
     reason = site_missing_reason()
     if reason:
         pytest.fail(reason)
-    return SiteText(SITE_DIR)
+    # MathJax is the npm library, copied verbatim
+    return TextIndex(SITE_DIR, skip=("_static/mathjax/",))
 
 
 def test_every_assignment_has_secrets_to_protect():
