@@ -47,3 +47,11 @@ freeze: install
 
 clean:
 	rm -rf _build
+
+# The public course repository (students and readers): `make student-repo DEST=<folder>` writes it
+# into <folder> as a git repository, or refreshes one it wrote before (see README).
+.PHONY: student-repo
+student-repo: install
+	@test -n "$(DEST)" || { echo "usage: make student-repo DEST=<folder> (new, empty, or the" \
+	  "student repository written there before)" >&2; exit 2; }
+	$(PY) tools/student_repo.py "$(DEST)"

@@ -66,6 +66,7 @@ c.IgnorePattern.pattern = r"(?m)(^.*\w*Warning: |^Matplotlib is building the fon
 # nothing; the course's secure grader decides such submissions from the answer cells instead.
 c.OverwriteCells.add_missing_cells = True
 
+# ==== Instructors only from here on (tools/student_repo.py ends the students' copy here) ====
 # ---- Secure grading (grader; see book/appendix_instructors.md) -----------------------
 # `nbgrader autograde` starts no Jupyter kernel: each student's answer cells run in a confined
 # child process (sandbox.py) and the instructor's test cells run in the grader, calling the
