@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests" / "browser"))  # sitepages: the secrets and text search
 import student_repo  # noqa: E402
-
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-REPO_NAME = urlsplit(CONFIG["repository"]["url"]).path.strip("/").split("/")[1]
-BRANCH = CONFIG["repository"].get("branch", "main")
+from launching import REPO_NAME  # noqa: E402
 
 
 @pytest.fixture(scope="session")

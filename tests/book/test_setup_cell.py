@@ -1,8 +1,9 @@
 """The hidden set-up cell: in every chapter and assignment, the same as _config.yml says, and it
 installs the course package only where it is missing, from the configured or overriding source.
 
-The end-to-end check (a fresh Colab-like environment without lossutils) is
-tests/book/test_launch_environments.py; here the cell's logic runs with pip replaced by a recorder.
+The end-to-end checks (a fresh Colab-like environment without lossutils, and Binder) are
+tests/book/test_launch_colab.py and test_launch_binder.py; here the cell's logic runs with pip
+replaced by a recorder.
 """
 
 from __future__ import annotations

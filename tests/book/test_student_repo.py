@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 import student_repo
 import yaml
+from launching import BRANCH, ROOT
 from sitepages import MARKERS, TextIndex, normalise, public_code, secret_lines
 from sphinx_external_toc.parsing import parse_toc_data
 
-ROOT = Path(__file__).resolve().parents[2]
-BRANCH = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"].get("branch", "main")
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 TOP_LEVEL = {".gitignore", "README.md", "_config.yml", "_toc.yml", "binder", "book",
              "constraints.txt", "exercises", "lossutils", "nbgrader_config.py", "pyproject.toml",
