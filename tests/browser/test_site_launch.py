@@ -1,14 +1,21 @@
-"""Launch and download buttons open the student version of each page, at a path the repository has.
+"""Launch and download buttons open the student version of each page, at a path the public
+repository has.
 
-Binder, JupyterHub and Colab links encode a repository path; each must be the page's own source
-file, exist in the checkout, and never be an instructor file from ``solutions/``. The download
-button must serve that same file (for assignments: the student release).
+The repository and launch buttons point at ``repository.url``, the public repository that
+``make student-repo`` writes (tools/student_repo.py), not at this one. Binder, JupyterHub and Colab
+links encode a path in it; each must be the page's own source file, exist in the student
+distribution (built here from the checkout) with the same cells, and never be an instructor file.
+The download button must serve that same file (for assignments: the student release). The
+instructors' pages (left out of the distribution) are prose without launch buttons: their
+download button serves the page's own text from the site, not a file of the repository.
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -25,6 +32,9 @@ from sitepages import (
     source_of,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import student_repo  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
@@ -33,6 +43,8 @@ BRANCH = CONFIG["repository"].get("branch", "main")
 ORG, NAME = urlsplit(REPO_URL).path.strip("/").split("/")[:2]
 LAUNCH = CONFIG.get("launch_buttons", {})
 NOTEBOOK_DOCS = [d for d in TOC_FILES if source_of(d).suffix == ".ipynb"]
+INSTRUCTOR_PAGES = student_repo.instructor_pages(yaml.safe_load((REPO / "_toc.yml").read_text()))
+INSTRUCTOR_ONLY = ("solutions/", "grader/", "tests/", "benchmarks/", "tools/")
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +52,26 @@ def _site():
     reason = site_missing_reason()
     if reason:
         pytest.fail(reason)
+
+
+@pytest.fixture(scope="module")
+def distribution(tmp_path_factory) -> Path:
+    """The student distribution of the checkout the site was built from."""
+    dest = tmp_path_factory.mktemp("distribution") / NAME
+    student_repo.write(dest, REPO)
+    return dest
+
+
+def in_distribution(distribution: Path, path: str, source: Path) -> None:
+    """``path`` is a public file of the distribution, the same as ``source`` here."""
+    assert not path.startswith(INSTRUCTOR_ONLY), f"{path} is an instructors' file"
+    assert student_repo._doc(path) not in INSTRUCTOR_PAGES, f"{path} is an instructors' page"
+    public = distribution / path
+    assert public.is_file(), f"{path} is not in the student repository"
+    if source.suffix == ".ipynb":
+        assert cells(public) == cells(source), f"{path} differs from {source}"
+    else:
+        assert public.read_text() == source.read_text(), f"{path} differs from {source}"
 
 
 def launch_links(doc: str) -> dict[str, str]:
@@ -81,7 +113,7 @@ def cells(path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_DOCS)
-def test_launch_buttons_open_this_page_in_the_repository(doc):
+def test_launch_buttons_open_this_page_in_the_repository(doc, distribution):
     expected = {"Binder": "binderhub_url", "JupyterHub": "jupyterhub_url", "Colab": "colab_url"}
     expected = {label for label, key in expected.items() if LAUNCH.get(key)}
     links = launch_links(doc)
@@ -90,12 +122,11 @@ def test_launch_buttons_open_this_page_in_the_repository(doc):
     for kind, href in links.items():
         path = path_in_link(kind, href)
         assert path == source, f"{doc}: {kind} opens {path}, not the page's source {source}"
-        assert (REPO / path).is_file(), f"{doc}: {kind} opens {path}, which the repository lacks"
-        assert not path.startswith("solutions/"), f"{doc}: {kind} opens the instructor version"
+        in_distribution(distribution, path, source_of(doc))
 
 
 @pytest.mark.parametrize("doc", TOC_FILES)
-def test_download_button_serves_the_page_source(doc):
+def test_download_button_serves_the_page_source(doc, distribution):
     hrefs = [a["href"] for a in links_with_class(page_path(doc), "btn-download-source-button")]
     assert len(hrefs) == 1, f"{doc}: expected one source download button, found {hrefs}"
     target = posixpath.normpath(posixpath.join(posixpath.dirname(page_path(doc)), hrefs[0]))
@@ -107,6 +138,17 @@ def test_download_button_serves_the_page_source(doc):
         assert cells(served) == cells(source), f"{doc}: {target} differs from {source}"
     else:
         assert served.read_text() == source.read_text(), f"{doc}: {target} differs from {source}"
+    if doc not in INSTRUCTOR_PAGES:
+        in_distribution(distribution, source.relative_to(REPO).as_posix(), source)
+
+
+@pytest.mark.parametrize("doc", sorted(INSTRUCTOR_PAGES))
+def test_instructor_pages_are_prose_without_launch_buttons(doc, distribution):
+    # Their download button serves the page's own text from the site; nothing opens them in the
+    # public repository, which does not have them.
+    assert source_of(doc).suffix == ".md", f"{doc}: an instructors' notebook on the site"
+    assert not launch_links(doc), f"{doc}: launch buttons on an instructors' page"
+    assert not any((distribution / f"{doc}{ext}").exists() for ext in (".md", ".ipynb"))
 
 
 def test_repository_button_points_at_the_configured_repository():
