@@ -68,10 +68,14 @@ def in_distribution(distribution: Path, path: str, source: Path) -> None:
     assert student_repo._doc(path) not in INSTRUCTOR_PAGES, f"{path} is an instructors' page"
     public = distribution / path
     assert public.is_file(), f"{path} is not in the student repository"
+    assert same_page(public, source), f"{path} differs from {source}"
+
+
+def same_page(copy: Path, source: Path) -> bool:
+    """The same cells for a notebook (outputs aside), the same text for any other page."""
     if source.suffix == ".ipynb":
-        assert cells(public) == cells(source), f"{path} differs from {source}"
-    else:
-        assert public.read_text() == source.read_text(), f"{path} differs from {source}"
+        return cells(copy) == cells(source)
+    return copy.read_text() == source.read_text()
 
 
 def launch_links(doc: str) -> dict[str, str]:
@@ -134,10 +138,7 @@ def test_download_button_serves_the_page_source(doc, distribution):
     assert target == f"_sources/{source.relative_to(REPO).as_posix()}", target
     served = SITE_DIR / target
     assert served.is_file(), f"{doc}: the download button points at missing {target}"
-    if source.suffix == ".ipynb":
-        assert cells(served) == cells(source), f"{doc}: {target} differs from {source}"
-    else:
-        assert served.read_text() == source.read_text(), f"{doc}: {target} differs from {source}"
+    assert same_page(served, source), f"{doc}: {target} differs from {source}"
     if doc not in INSTRUCTOR_PAGES:
         in_distribution(distribution, source.relative_to(REPO).as_posix(), source)
 
