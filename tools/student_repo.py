@@ -142,7 +142,7 @@ STUDENT_CONFIG_DOC = '''\
 Run nbgrader from the folder that holds this file (the repository root): it reads
 ``nbgrader_config.py`` from the working directory. To check an assignment before you hand it in:
 
-    nbgrader validate exercises/huber/huber.ipynb
+    nbgrader validate exercises/<id>/<id>.ipynb
 
 (JupyterLab's Validate button does the same.) On a course JupyterHub the Assignments panel's Fetch
 and Submit use the course's exchange: the hub sets it up, or your instructor tells you the folder
