@@ -333,7 +333,7 @@ def test_large_inputs_match_torch():
                                t_grad, rtol=1e-12, atol=1e-17)
 
 
-def test_nan_in_a_late_block_is_reported_with_its_index():
+def test_nan_in_a_large_input_is_reported_with_its_index():
     x, y = np.zeros((2, 60_000)), np.zeros((2, 60_000))
     x[1, 123] = np.nan
     with pytest.raises(ValueError, match=r"lossutils.sigmoid_focal_loss_grad: inputs contains "
