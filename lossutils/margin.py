@@ -4,7 +4,11 @@ Each loss is a hinge ``max(0, margin - score)`` on some score of a pair or tripl
 (``hinge_embedding_loss``), a score difference (``margin_ranking_loss``), a cosine
 (``cosine_embedding_loss``) or a difference of distances (``triplet_margin_loss``). Values follow
 ``torch.nn.functional``; labels are in {-1, 1} (``y = 2 * y01 - 1`` maps 0/1 labels).
-Gradients ``<name>_grad`` are w.r.t. the first argument; at a hinge's kink they take the flat side.
+
+Gradients ``<name>_grad`` are w.r.t. the first argument. At a hinge's kink (the hinge's argument
+exactly 0) there is no derivative; they return the subgradient torch's built-ins return there,
+the slope of the active side, because torch writes these hinges as ``clamp_min(., 0)``, whose
+backward passes the gradient at equality. A hinge written with ``relu`` gives 0 there instead.
 """
 
 from __future__ import annotations
@@ -48,11 +52,12 @@ def hinge_embedding_loss_grad(input, target, *, margin=1.0, reduction="mean"):
     """Gradient of ``hinge_embedding_loss`` w.r.t. ``input``: 1 where ``y = 1``; where
     ``y = -1``, -1 inside the margin and 0 beyond it.
 
-    Shapes: as ``input``. Chapter 9.
+    At the kink ``x = margin`` it is -1, the subgradient torch's built-in returns (a hinge
+    written with ``relu`` gives 0). Shapes: as ``input``. Chapter 9.
     """
     x, y, m = _checks.hinge_embedding("hinge_embedding_loss_grad", input, target, margin,
                                       reduction)
-    grad = np.where(y > 0, 1.0, np.where(m - x > 0, -1.0, 0.0))
+    grad = np.where(y > 0, 1.0, np.where(m - x >= 0, -1.0, 0.0))
     return _checks.reduce_grad(grad, reduction, x.size)
 
 
@@ -77,11 +82,13 @@ def margin_ranking_loss(input1, input2, target, *, margin=0.0, reduction="mean")
 def margin_ranking_loss_grad(input1, input2, target, *, margin=0.0, reduction="mean"):
     """Gradient of ``margin_ranking_loss`` w.r.t. ``input1``: ``-y`` where the hinge is active.
 
-    The gradient w.r.t. ``input2`` is its negative. Shapes: as ``input1``. Chapter 9.
+    At the kink ``y (x1 - x2) = margin`` (a tie, with the default margin 0) it is ``-y``, the
+    subgradient torch's built-in returns (a hinge written with ``relu`` gives 0). The gradient
+    w.r.t. ``input2`` is its negative. Shapes: as ``input1``. Chapter 9.
     """
     x1, x2, y, m = _checks.margin_ranking("margin_ranking_loss_grad", input1, input2, target,
                                           margin, reduction)
-    grad = np.where(m - y * (x1 - x2) > 0, -y, 0.0)
+    grad = np.where(m - y * (x1 - x2) >= 0, -y, 0.0)
     return _checks.reduce_grad(grad, reduction, x1.size)
 
 
@@ -117,14 +124,15 @@ def cosine_embedding_loss_grad(input1, input2, target, *, margin=0.0, reduction=
     """Gradient of ``cosine_embedding_loss`` w.r.t. ``input1``.
 
     ``d cos / d a = b / sqrt(aa bb) - cos a / aa`` with the padded squared norms ``aa``, ``bb``;
-    the loss multiplies it by -1 (y = 1), by 1 (y = -1 and cos > margin) or by 0.
+    the loss multiplies it by -1 (y = 1), by 1 (y = -1 and cos >= margin) or by 0. At the kink
+    ``cos = margin`` that is the subgradient torch's built-in returns (``relu`` would give 0).
     Shapes: as ``input1``. Chapter 9.
     """
     a, b, y, m = _checks.cosine_embedding("cosine_embedding_loss_grad", input1, input2, target,
                                           margin, reduction)
     cos, aa, bb = _cosine(a, b)
     dcos = b / np.sqrt(aa * bb)[..., None] - (cos / aa)[..., None] * a
-    sign = np.where(y > 0, -1.0, np.where(cos - m > 0, 1.0, 0.0))
+    sign = np.where(y > 0, -1.0, np.where(cos - m >= 0, 1.0, 0.0))
     return _checks.reduce_grad(sign[..., None] * dcos, reduction, max(y.size, 1))
 
 
@@ -188,11 +196,13 @@ def triplet_margin_loss_grad(anchor, positive, negative, *, margin=1.0, p=2, eps
     Where the hinge is active: ``grad d(a, p) - grad d(a, n)``, with
     ``grad ||v||_p = sign(v) |v|^(p-1) / ||v||_p^(p-1)`` (``v / ||v||`` for p = 2). With
     ``swap=True`` and ``d(p, n)`` the smaller, the negative term does not involve the anchor
-    (at a tie it gets half, as torch's ``minimum`` does). Shapes: as ``anchor``. Chapter 9.
+    (at a tie it gets half, as torch's ``minimum`` does). At the kink
+    ``d(a, p) - d(a, n) + margin = 0`` the hinge counts as active: the subgradient torch's
+    built-in returns (``relu`` would give 0). Shapes: as ``anchor``. Chapter 9.
     """
     a, pos, neg, m, p, eps = _checks.triplet("triplet_margin_loss_grad", anchor, positive,
                                              negative, margin, p, eps, reduction)
     d_ap, d_an, share = _triplet_distances(a, pos, neg, p, eps, swap)
     grad = _lp_norm_grad(a - pos + eps, p) - share[..., None] * _lp_norm_grad(a - neg + eps, p)
-    active = (d_ap - d_an + m > 0)[..., None]
+    active = (d_ap - d_an + m >= 0)[..., None]
     return _checks.reduce_grad(np.where(active, grad, 0.0), reduction, max(d_ap.size, 1))

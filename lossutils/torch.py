@@ -12,7 +12,8 @@ Values equal the NumPy flavour's and autograd's gradients its ``<name>_grad``, t
 precision, with two documented exceptions where torch's built-in differs: ``kl_div`` is NaN
 (torch) rather than 0 where a zero target meets ``log q = -inf``, and BCE on logits rounds losses
 below about 1e-16 of the logit (torch's ``(1 - y) x - log sigmoid(x)`` cancels; the NumPy flavour
-adds two non-negative terms).
+adds two non-negative terms). At a hinge's kink both flavours return torch's subgradient, the
+slope of the active side (see ``lossutils.margin``).
 
 Tensors keep their dtype and device; anything else (lists, NumPy arrays) becomes a float64 CPU
 tensor.

@@ -131,6 +131,72 @@ def test_triplet_margin_eps_is_added_to_the_difference():
         2e-6 - d_an + 25.0, rel=1e-14)
 
 
+# ---- exactly at the kink -------------------------------------------------------------------
+# Where a hinge's argument is exactly 0 there is no derivative. The gradients return the
+# subgradient torch's built-ins return: the slope of the active side (torch writes these hinges
+# with clamp_min, whose backward passes the gradient at equality); a relu would give 0. Every
+# kink below is exact in float64.
+
+def _torch_grad(fn, first, *rest, **kwargs):
+    leaf = _t(first, grad=True)
+    fn(leaf, *[_t(a) for a in rest], reduction="sum", **kwargs).backward()
+    return leaf.grad.numpy()
+
+
+def test_relu_and_clamp_min_differ_at_zero():
+    # the two ways of writing max(0, z) in torch, and why the choice needs stating
+    for hinge, slope in ((torch.relu, 0.0), (lambda z: torch.clamp_min(z, 0.0), 1.0)):
+        z = _t([0.0], grad=True)
+        hinge(z).sum().backward()
+        assert z.grad.item() == slope
+
+
+def test_hinge_embedding_kink():
+    x = np.array([0.5, 0.5, 0.7, 0.2])
+    y = np.array([-1.0, 1.0, -1.0, -1.0])  # the first entry sits on the kink x = margin
+    ours = L.hinge_embedding_loss_grad(x, y, margin=0.5, reduction="sum")
+    np.testing.assert_array_equal(ours, _torch_grad(F.hinge_embedding_loss, x, y, margin=0.5))
+    np.testing.assert_array_equal(ours, [-1.0, 1.0, 0.0, -1.0])
+
+
+def test_margin_ranking_kink():
+    x1, x2 = np.array([1.0, 1.5, 2.0, 3.0]), np.array([1.0, 1.0, 1.0, 3.0])
+    y = np.array([1.0, 1.0, -1.0, -1.0])  # y (x1 - x2) = margin in the second entry
+    ours = L.margin_ranking_loss_grad(x1, x2, y, margin=0.5, reduction="sum")
+    np.testing.assert_array_equal(ours, _torch_grad(F.margin_ranking_loss, x1, x2, y, margin=0.5))
+    np.testing.assert_array_equal(ours, [-1.0, -1.0, 1.0, 1.0])
+    # with the default margin 0, every tie is a kink
+    tie = L.margin_ranking_loss_grad(x2, x2, y, reduction="sum")
+    np.testing.assert_array_equal(tie, _torch_grad(F.margin_ranking_loss, x2, x2, y))
+    np.testing.assert_array_equal(tie, -y)
+
+
+def test_cosine_embedding_kink():
+    a = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    b = np.array([[0.0, 3.0], [0.0, 1.0], [1.0, -1.0]])
+    y = np.array([-1.0, -1.0, -1.0])  # rows 0 and 2 are orthogonal: cos = margin = 0 exactly
+    ours = L.cosine_embedding_loss_grad(a, b, y, reduction="sum")
+    np.testing.assert_allclose(ours, _torch_grad(F.cosine_embedding_loss, a, b, y),
+                               rtol=1e-15, atol=0)
+    # d cos / d a = b / (|a| |b|) at cos = 0 (up to the 1e-12 inside the norms), not 0
+    np.testing.assert_allclose(ours[[0, 2]], [[0.0, 1.0], [0.5, -0.5]], rtol=1e-11, atol=0)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_kink(swap):
+    # eps = 0 keeps the distances exact: d(a, p) = 5; without swap d(a, n) = 10 with margin 5,
+    # with swap d(p, n) = 6 < d(a, n) with margin 1: the hinge's argument is 0 either way
+    a, p = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]])
+    n, margin = (np.array([[8.0, 6.0]]), 5.0) if not swap else (np.array([[9.0, 4.0]]), 1.0)
+    kwargs = dict(margin=margin, eps=0.0, swap=swap)
+    assert L.triplet_margin_loss(a, p, n, **kwargs) == 0.0
+    ours = L.triplet_margin_loss_grad(a, p, n, reduction="sum", **kwargs)
+    np.testing.assert_allclose(ours, _torch_grad(F.triplet_margin_loss, a, p, n, **kwargs),
+                               rtol=1e-15, atol=0)
+    # grad d(a, p) - grad d(a, n); with swap the negative term does not involve the anchor
+    np.testing.assert_allclose(ours, [[0.2, -0.2]] if not swap else [[-0.6, -0.8]], rtol=1e-15)
+
+
 def test_hinge_losses_are_finite_at_extremes():
     big = np.array([1e300, -1e300, 0.0])
     assert np.isfinite(L.margin_ranking_loss(big, -big, [1, 1, 1], reduction="none")[[0, 2]]).all()

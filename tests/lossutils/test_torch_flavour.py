@@ -462,6 +462,66 @@ def test_degenerate_embedding_batches():
     assert L.cosine_embedding_loss(torch.zeros(1, 3), torch.ones(1, 3), [1.0]).item() == 1.0
 
 
+# ---- exactly at the kink --------------------------------------------------------------------
+# Both flavours return torch's subgradient at a hinge's kink: the slope of the active side
+# (lossutils.margin explains why). Every kink below is exact in float64.
+
+KINKS = [
+    ("hinge_embedding_loss", (np.array([0.5, 0.5, 0.7]), np.array([-1.0, 1.0, -1.0])),
+     {"margin": 0.5}),
+    ("margin_ranking_loss", (np.array([1.5, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]),
+                             np.array([1.0, -1.0, 1.0])), {"margin": 0.5}),
+    ("margin_ranking_loss", (np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([1.0, -1.0])),
+     {}),
+    ("cosine_embedding_loss", (np.array([[1.0, 0.0], [1.0, 1.0]]),
+                               np.array([[0.0, 3.0], [1.0, -1.0]]), np.array([-1.0, -1.0])), {}),
+    ("triplet_margin_loss", (np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]),
+                             np.array([[8.0, 6.0]])), {"margin": 5.0, "eps": 0.0}),
+    ("triplet_margin_loss", (np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]),
+                             np.array([[9.0, 4.0]])), {"margin": 1.0, "eps": 0.0, "swap": True}),
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs", KINKS, ids=[k[0] for k in KINKS])
+def test_gradients_at_hinge_kinks_equal_numpy(name, args, kwargs):
+    kwargs = kwargs | {"reduction": "sum"}
+    _, got, leaf = _run(name, args, kwargs, grad=True)
+    got.backward()
+    expected = getattr(N, name + "_grad")(*args, **kwargs)
+    np.testing.assert_allclose(leaf.grad.numpy(), expected, rtol=1e-15, atol=0)
+    assert np.any(expected != 0)  # the active side's slope, where a relu would give 0
+
+
+def test_triplet_semihard_loss_at_the_kink():
+    # points on a line, labels [0, 0, 1, 1], margin 0.5: the mined rows (0, 1, 2) and (3, 2, 1)
+    # sit exactly on the kink (0.5 + d(a, p) - d(a, n) = 0), (2, 3, 0) is active, (1, 0, 3) not
+    x = np.array([[0.0], [1.0], [1.5], [5.0]])
+    labels = np.array([0, 0, 1, 1])
+    rows = N.mine_semihard_triplets(x, labels)
+    np.testing.assert_array_equal(rows, [[0, 1, 2], [1, 0, 3], [2, 3, 0], [3, 2, 1]])
+    leaf = torch.tensor(x, requires_grad=True)
+    loss = L.triplet_semihard_loss(leaf, torch.tensor(labels), margin=0.5)
+    loss.backward()
+    assert loss.item() == pytest.approx(2.5 / 4, rel=1e-15)
+    # the mean over rows of the hinge's slope where its argument is >= 0 (torch's clamp_min)
+    expected = np.zeros_like(x)
+    for a, p, n in rows:
+        if 0.5 + abs(x[a] - x[p]) - abs(x[a] - x[n]) >= 0:
+            expected[a] += np.sign(x[a] - x[p]) - np.sign(x[a] - x[n])
+            expected[p] -= np.sign(x[a] - x[p])
+            expected[n] += np.sign(x[a] - x[n])
+    np.testing.assert_array_equal(leaf.grad.numpy(), expected / len(rows))
+    np.testing.assert_array_equal(expected.ravel() / 4, [0.25, 0.5, -1.0, 0.25])  # relu: 0, -0.5
+
+
+def test_contrastive_loss_at_the_kink_has_slope_zero():
+    # d = margin for a dissimilar pair: the squared hinge max(0, margin - d)^2 / 2 is smooth there
+    x1 = torch.tensor([[0.0, 0.0], [0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    x2 = torch.tensor([[3.0, 4.0], [0.6, 0.8]], dtype=torch.float64)
+    L.contrastive_loss(x1, x2, torch.tensor([0.0, 0.0]), margin=5.0, reduction="sum").backward()
+    np.testing.assert_allclose(x1.grad.numpy(), [[0.0, 0.0], [4.0 * 0.6, 4.0 * 0.8]], rtol=1e-15)
+
+
 # ---- mining --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("emb, labels", [
