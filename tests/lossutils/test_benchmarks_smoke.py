@@ -1,14 +1,19 @@
-"""The speed benchmark runs: ``benchmarks/bench_losses.py --quick`` prints a row for every loss.
+"""The speed guard runs: ``benchmarks/bench_losses.py --quick`` times every loss and flags ratios.
 
 Speed itself is measured by the full run (benchmarks/README.md), not asserted here: timings on a
-shared machine are not a pass/fail signal for a unit test.
+shared machine are not a pass/fail signal for a unit test. What is asserted is the guard's logic:
+a row with a time for every contender of every loss, and a flag and exit status 1 exactly when a
+ratio is above the limit (forced both ways with ``--limit``).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import lossutils
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "bench_losses.py"
@@ -19,9 +24,14 @@ LOSSES = [
     "cross_entropy", "cross_entropy (label_smoothing=0.1)", "nll_loss", "kl_div",
     "kl_divergence", "entropy", "distillation_loss", "hinge_embedding_loss",
     "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "contrastive_loss",
-    "pairwise_distances", "nt_xent_loss", "triplet_semihard_loss",
+    "pairwise_distances", "nt_xent_loss", "mine_semihard_triplets", "triplet_semihard_loss",
 ]
-COLUMNS = 11  # loss, shape, reference, 6 timings, verdict, plus the empty cell before the first |
+TIMED = re.compile(r"^[\d.]+ \(\d+\.\dx( !)?\)$")  # "12.3 (1.2x)", flagged "0.0412 (31.0x !)"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), "--quick", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
 
 
 def _rows(text: str) -> dict[str, list[str]]:
@@ -33,21 +43,31 @@ def _rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_quick_run_prints_a_row_for_every_loss(tmp_path):
+def test_every_loss_gets_a_row_with_every_contender(tmp_path):
     report = tmp_path / "report.md"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(report)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = _run("--limit", "1e9", "--out", str(report))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "malloc keeps freed memory" in proc.stdout  # glibc's mallopt took the thresholds
     rows = _rows(proc.stdout)
-    missing = [name for name in LOSSES if name not in rows]
-    assert not missing, f"no table row for {missing}"
-    for name in LOSSES:
-        cells = rows[name]
-        assert len(cells) == COLUMNS - 1, cells
-        # the torch-flavour forward time is always measured, and is a positive number
-        assert float(cells[7].split()[0]) > 0, cells
-        assert cells[-1] in {"PASS", "FAIL", "n/a (no peer)"}, cells
-    assert "Semi-hard mining" in proc.stdout and "same rows as the loop: True" in proc.stdout
-    assert "bytes per B^2" in proc.stdout
-    assert set(_rows(report.read_text(encoding="utf-8"))) == set(rows)  # --out holds the same
+    assert sorted(rows) == sorted(LOSSES)
+    for name, cells in rows.items():
+        assert len(cells) == 9, cells
+        base = name.split(" ")[0]
+        assert float(cells[3]) > 0  # the reference's value time
+        assert TIMED.match(cells[4]) and TIMED.match(cells[5]), cells  # NumPy and torch values
+        has_grad = base != "mine_semihard_triplets"  # mining returns indices: no gradient
+        assert (cells[6] != "—") == has_grad, cells
+        assert TIMED.match(cells[8]) if has_grad else cells[8] == "—", cells
+        numpy_grad = hasattr(lossutils, base + "_grad")
+        assert TIMED.match(cells[7]) if numpy_grad else cells[7] == "—", cells
+    assert "!" not in "".join(c for cells in rows.values() for c in cells)
+    assert "Slower than 1e+09x: none." in proc.stdout
+    assert _rows(report.read_text(encoding="utf-8")) == rows  # --out holds the same table
+
+
+def test_a_ratio_above_the_limit_is_flagged_and_fails_the_run():
+    proc = _run("--limit", "1e-9", "--only", "huber_loss")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    (cells,) = _rows(proc.stdout).values()
+    flagged = [c for c in cells[4:] if c.endswith("x !)")]
+    assert len(flagged) == 4, cells  # NumPy and torch flavour, value and gradient
+    assert "huber_loss: NumPy _grad" in proc.stdout.split("Slower than 1e-09x: ")[1]
