@@ -515,13 +515,21 @@ def pairwise_distances(embeddings, *, squared=False):
     d2 = norms - (gram + gram.T.contiguous())
     i, j = (torch.as_tensor(k, device=x.device)
             for k in near_pairs(d2.detach().cpu().numpy(), norms.detach().cpu().numpy()))
-    exact = (((x[i] - x[j]) / scale) ** 2).sum(dim=1)
-    d2 = d2.index_put((torch.cat([i, j]), torch.cat([j, i])), torch.cat([exact, exact]))
+    i, j = torch.cat([i, j]), torch.cat([j, i])
+    exact = (((x[i] - x[j]) / scale) ** 2).sum(dim=1)  # the near pairs', from their differences
     if squared:
-        return d2 * (scale * scale)
-    # sqrt has an infinite slope at 0: zero distances get the value 0 and slope 0, as torch's norm
-    positive = d2 > 0
-    return torch.where(positive, torch.sqrt(torch.where(positive, d2, 1.0)), 0.0) * scale
+        d = d2.index_put((i, j), exact)
+    else:
+        # d2 <= 0 only at near pairs, which are overwritten: 1 keeps sqrt's slope finite there
+        d = torch.sqrt(torch.where(d2 > 0, d2, 1.0)).index_put((i, j), _sqrt(exact))
+    return d if scale == 1.0 else d * scale ** (2 if squared else 1)
+
+
+def _sqrt(s):
+    """``sqrt(s)`` of ``s >= 0`` with value 0 and slope 0 at 0, where sqrt's slope is infinite
+    (so equal rows have distance 0 and pass no NaN back), as torch's norm does."""
+    positive = s > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, s, 1.0)), 0.0)
 
 
 def mine_semihard_triplets(embeddings, labels):
