@@ -8,10 +8,12 @@ ratio is above the limit (forced both ways with ``--limit``).
 
 from __future__ import annotations
 
+import importlib.util
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import lossutils
 
@@ -29,9 +31,22 @@ LOSSES = [
 TIMED = re.compile(r"^[\d.]+ \(\d+\.\dx( !)?\)$")  # "12.3 (1.2x)", flagged "0.0412 (31.0x !)"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--quick", *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+@pytest.fixture
+def bench(monkeypatch):
+    """The script as a module, run in this process (torch is imported already)."""
+    spec = importlib.util.spec_from_file_location("bench_losses", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(bench, capsys, *args: str) -> tuple[int, str]:
+    """``bench_losses.py --quick args`` (``--threads 0`` leaves torch's thread count alone):
+    its exit status and the report it printed."""
+    capsys.readouterr()
+    status = bench.main(["--quick", "--threads", "0", *args])
+    return status, capsys.readouterr().out
 
 
 def _rows(text: str) -> dict[str, list[str]]:
@@ -43,11 +58,11 @@ def _rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_every_loss_gets_a_row_with_every_contender(tmp_path):
+def test_every_loss_gets_a_row_with_every_contender(bench, tmp_path, capsys):
     report = tmp_path / "report.md"
-    proc = _run("--limit", "1e9", "--out", str(report))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = _rows(proc.stdout)
+    status, out = _run(bench, capsys, "--limit", "1e9", "--out", str(report))
+    assert status == 0, out
+    rows = _rows(out)
     assert sorted(rows) == sorted(LOSSES)
     for name, cells in rows.items():
         assert len(cells) == 9, cells
@@ -60,14 +75,14 @@ def test_every_loss_gets_a_row_with_every_contender(tmp_path):
         numpy_grad = hasattr(lossutils, base + "_grad")
         assert TIMED.match(cells[7]) if numpy_grad else cells[7] == "—", cells
     assert "!" not in "".join(c for cells in rows.values() for c in cells)
-    assert "Slower than 1e+09x: none." in proc.stdout
+    assert "Slower than 1e+09x: none." in out
     assert _rows(report.read_text(encoding="utf-8")) == rows  # --out holds the same table
 
 
-def test_a_ratio_above_the_limit_is_flagged_and_fails_the_run():
-    proc = _run("--limit", "1e-9", "--only", "huber_loss")
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    (cells,) = _rows(proc.stdout).values()
+def test_a_ratio_above_the_limit_is_flagged_and_fails_the_run(bench, capsys):
+    status, out = _run(bench, capsys, "--limit", "1e-9", "--only", "huber_loss")
+    assert status == 1, out
+    (cells,) = _rows(out).values()
     flagged = [c for c in cells[4:] if c.endswith("x !)")]
     assert len(flagged) == 4, cells  # NumPy and torch flavour, value and gradient
-    assert "huber_loss: NumPy _grad" in proc.stdout.split("Slower than 1e-09x: ")[1]
+    assert "huber_loss: NumPy _grad" in out.split("Slower than 1e-09x: ")[1]
