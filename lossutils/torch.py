@@ -395,8 +395,8 @@ def kl_divergence(p, q):
     p_arr = _checks.distribution(fn, "p", p_view)
     _checks.same_shape(fn, "p", p_arr, "q", _checks.distribution(fn, "q", q_view))
     p, q = _floats(p, q)
-    positive = p > 0  # classes p never produces cost 0, whatever q says about them
-    return (p * (_log_where_positive(positive, p) - _log_where_positive(positive, q))).sum(-1)
+    produced = p > 0  # the classes p never produces cost 0, whatever q says about them
+    return (p * (_log_where_positive(produced, p) - _log_where_positive(produced, q))).sum(-1)
 
 
 def distillation_loss(student_logits, teacher_logits, target=None, *, T=4.0, alpha=0.9):
