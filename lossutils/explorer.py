@@ -48,7 +48,8 @@ class SliderFigure:
                  alt: str, ylim: tuple[float, float] | None = None, initial: int | None = None,
                  fmt: str = "{:g}", legend: str = "upper left"):
         self.x = np.asarray(x, dtype=np.float64)
-        self.values = [float(v) for v in values]
+        # + 0.0 turns a -0.0 (np.round(-0.04, 1), np.arange steps) into 0.0: the slider shows "0"
+        self.values = [float(v) + 0.0 for v in values]
         self.frames = [{k: np.asarray(v, dtype=np.float64) for k, v in f.items()} for f in frames]
         if not self.values or len(self.frames) != len(self.values):
             raise ValueError("slider_figure: need one frame per slider value; got "
@@ -166,7 +167,7 @@ def live_widget(curves: Callable[[float], Mapping[str, Sequence[float]]], x, val
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    values = [float(v) for v in values]
+    values = [float(v) + 0.0 for v in values]  # no "-0" in the slider's label either
     x = np.asarray(x, dtype=np.float64)
 
     def draw(value):

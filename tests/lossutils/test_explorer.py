@@ -54,6 +54,18 @@ def test_no_negative_zero_tick_and_right_legend():
     assert ">-0<" not in html and ">0<" in html
 
 
+def test_a_negative_zero_slider_value_reads_0():
+    # rounding a small negative step (np.arange's -1e-16, here -0.04) to a grid gives -0.0
+    values = np.round(np.array([-0.2, -0.1, -0.04, 0.1, 0.2]), 1)
+    assert np.signbit(values[2]) and values[2] == 0
+    fig = slider_figure(lambda v: {"loss": X * v}, X, values, param="margin", title="t",
+                        xlabel="x", ylabel="y", alt="a line whose slope is the slider value",
+                        initial=2)
+    html = fig.to_html()
+    assert payload(html)["values"] == ["-0.2", "-0.1", "0", "0.1", "0.2"]
+    assert '<output id="' in html and ">0</output>" in html and "= -0" not in html
+
+
 @pytest.mark.parametrize("kwargs, words", [(dict(legend="middle"), "legend"), ])
 def test_bad_options_are_explained(kwargs, words):
     with pytest.raises(ValueError, match=words):
