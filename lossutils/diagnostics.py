@@ -1,13 +1,14 @@
-"""Checks for classic loss mistakes, and which loss to start with (chapter 11).
+"""Checks for classic loss mistakes, and which loss to start with (chapter 12).
 
 ``diagnose(loss, input, target)`` looks at what is about to go into a loss and returns a list of
 named findings (softmax before ``cross_entropy``, probabilities where logits belong and the
-reverse, MSE on class labels, softmax on multi-hot targets, ``(N, 1)`` targets, ``kl_div`` misuse,
-NaN, shape mix-ups), each with a one-line fix; an empty list means nothing looked wrong.
+reverse, MSE on class labels, softmax on multi-hot targets, ``(N, 1)`` targets, the class axis
+last in ``(N, T, C)`` sequence logits, padding that is not ignored, ``kl_div`` misuse, NaN, shape
+mix-ups), each with a one-line fix; an empty list means nothing looked wrong.
 
 ``recommend_loss(target)`` reads a target array (real values, a 0/1 vector, class ids, multi-hot
-rows, rows that sum to one, pair flags or triplets) and names the loss to start with, the output
-layer it expects, why, and the PyTorch call.
+rows, rows that sum to one, token sequences, pair flags or triplets) and names the loss to start
+with, the output layer it expects, why, and the PyTorch call.
 
 Both accept NumPy arrays and torch tensors (converted with ``.detach().cpu().numpy()``; torch is
 never imported here). Both are heuristics on values: they read what the arrays look like, so an
@@ -40,7 +41,7 @@ P_GAUSS_OUTLIER = 4.65e-4
 IMBALANCE_RATIO = 1.0 / 9.0 + 1e-12
 
 _KIND = {
-    "cross_entropy": "ce", "nll_loss": "nll",
+    "cross_entropy": "ce", "nll_loss": "nll", "multi_margin_loss": "margin",
     "binary_cross_entropy": "bce", "binary_cross_entropy_with_logits": "bce_logits",
     "sigmoid_focal_loss": "bce_logits", "multilabel_soft_margin_loss": "bce_logits",
     "mse_loss": "regression", "l1_loss": "regression", "huber_loss": "regression",
@@ -51,7 +52,10 @@ _MODULES = {  # torch.nn loss classes -> functional names
     "BCEWithLogitsLoss": "binary_cross_entropy_with_logits", "MSELoss": "mse_loss",
     "L1Loss": "l1_loss", "HuberLoss": "huber_loss", "SmoothL1Loss": "smooth_l1_loss",
     "KLDivLoss": "kl_div", "MultiLabelSoftMarginLoss": "multilabel_soft_margin_loss",
+    "MultiMarginLoss": "multi_margin_loss",
 }
+# torch's default ignore_index for cross_entropy and nll_loss: targets equal to it are left out.
+IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,10 @@ def _rows_sum_to_one(x: np.ndarray, axis: int) -> tuple[bool, np.ndarray]:
 class _Case:
     """What one ``diagnose`` call looks at, and the findings collected so far."""
 
-    def __init__(self, name, x, y, reduction, log_target):
+    def __init__(self, name, x, y, reduction, log_target, ignore_index):
         self.name, self.x, self.y = name, x, y
         self.reduction, self.log_target = reduction, log_target
+        self.ignore_index = ignore_index  # None for losses without one (multi_margin_loss)
         self.found = Findings()
         self.x_finite = self._finite("input", x)
         self.y_finite = self._finite("target", y)
@@ -178,7 +183,7 @@ class _Case:
         return False
 
 
-def _resolve(loss, reduction, log_target) -> tuple[str, str, bool]:
+def _resolve(loss, reduction, log_target, ignore_index) -> tuple[str, str, bool, int | None]:
     if isinstance(loss, str):
         name = loss
     else:
@@ -187,34 +192,47 @@ def _resolve(loss, reduction, log_target) -> tuple[str, str, bool]:
         # An nn.Module instance carries its own settings; explicit arguments win.
         reduction = reduction if reduction is not None else getattr(loss, "reduction", None)
         log_target = log_target if log_target is not None else getattr(loss, "log_target", None)
+        if ignore_index is None:
+            ignore_index = getattr(loss, "ignore_index", None)
     if name not in _KIND:
         _checks.fail("diagnose", "loss", f"is {loss!r}", "one of " + ", ".join(sorted(_KIND)),
                      "pass the torch.nn.functional name as a string, e.g. loss='cross_entropy'")
     allowed = _checks.REDUCTIONS + (("batchmean",) if name == "kl_div" else ())
     reduction = _checks.reduction("diagnose", "mean" if reduction is None else reduction, allowed)
-    return name, reduction, bool(log_target)
+    if name in ("cross_entropy", "nll_loss"):
+        ignore_index = _checks.ignore_index(
+            "diagnose", IGNORE_INDEX if ignore_index is None else ignore_index)
+    elif ignore_index is not None:
+        _checks.fail("diagnose", "ignore_index", f"is {ignore_index!r} for {name}",
+                     "ignore_index only with cross_entropy or nll_loss",
+                     "drop the argument: this loss has no ignore_index", TypeError)
+    return name, reduction, bool(log_target), ignore_index
 
 
-def diagnose(loss, input, target, *, reduction=None, log_target=None):
+def diagnose(loss, input, target, *, reduction=None, log_target=None, ignore_index=None):
     """Look for the classic mistakes in a loss call before (or after) it goes wrong (chapter 11).
 
     Call it with what you pass to the loss: ``diagnose("cross_entropy", logits, y)``. ``loss`` is a
     ``torch.nn.functional`` / ``lossutils`` name (``"cross_entropy"``, ``"nll_loss"``,
-    ``"binary_cross_entropy"``, ``"binary_cross_entropy_with_logits"``, ``"sigmoid_focal_loss"``,
-    ``"multilabel_soft_margin_loss"``, ``"mse_loss"``, ``"l1_loss"``, ``"huber_loss"``,
-    ``"smooth_l1_loss"``, ``"kl_div"``), the function itself (``F.cross_entropy``), or an
-    ``nn`` loss module (``nn.KLDivLoss(reduction="mean")``, whose settings are read).
-    ``reduction`` and ``log_target`` are the loss's own options (default: the loss's defaults,
-    ``"mean"`` and ``False``, as in torch).
+    ``"multi_margin_loss"``, ``"binary_cross_entropy"``, ``"binary_cross_entropy_with_logits"``,
+    ``"sigmoid_focal_loss"``, ``"multilabel_soft_margin_loss"``, ``"mse_loss"``, ``"l1_loss"``,
+    ``"huber_loss"``, ``"smooth_l1_loss"``, ``"kl_div"``), the function itself
+    (``F.cross_entropy``), or an ``nn`` loss module (``nn.KLDivLoss(reduction="mean")``,
+    ``nn.CrossEntropyLoss(ignore_index=0)``, whose settings are read). ``reduction``,
+    ``log_target`` and ``ignore_index`` are the loss's own options (default: the loss's defaults,
+    ``"mean"``, ``False`` and ``-100``, as in torch; ``ignore_index`` only for ``cross_entropy``
+    and ``nll_loss``).
 
     Shapes: as the loss takes them, e.g. ``input`` (N, C) or (N, C, d1, ...) and ``target`` (N,)
-    class ids or (N, C) probabilities for ``cross_entropy``; NumPy arrays or torch tensors.
+    class ids or (N, C) probabilities for ``cross_entropy``; for a sequence model, input
+    (N, C, T) and target (N, T) token ids (chapter 11); NumPy arrays or torch tensors.
 
     Returns a ``Findings`` list of ``Finding(name, message, fix)``; empty when nothing looks wrong.
     Findings: non_finite_input, non_finite_target, empty_batch, shape_mismatch, broadcast_shapes,
     target_n1_shape, class_dim_last, missing_class_dimension, single_logit_cross_entropy,
     double_softmax, probabilities_as_logits, logits_as_probabilities, probabilities_as_log_probs,
     logits_as_log_probs, log_probs_not_normalised, float_class_targets, class_index_out_of_range,
+    all_targets_ignored, padding_not_ignored, probabilities_as_margin_scores,
     one_hot_integer_targets, multi_label_with_softmax, target_rows_not_distributions,
     single_label_rows, minus_one_labels, class_ids_in_binary_loss, target_outside_0_1,
     saturated_probabilities, regression_on_class_labels, kl_div_mean_reduction,
@@ -223,16 +241,17 @@ def diagnose(loss, input, target, *, reduction=None, log_target=None):
 
     Value checks are skipped for an array holding NaN or inf (its non-finite finding comes first).
     """
-    name, reduction, log_target = _resolve(loss, reduction, log_target)
+    name, reduction, log_target, ignore_index = _resolve(loss, reduction, log_target,
+                                                         ignore_index)
     x = _as_array("diagnose", "input", input)
     y = _as_array("diagnose", "target", target)
-    case = _Case(name, x, y, reduction, log_target)
+    case = _Case(name, x, y, reduction, log_target, ignore_index)
     if x.size == 0:
         case.add("empty_batch", f"input has shape {x.shape}: no elements, so a 'mean' loss is NaN",
                  "skip empty batches (check the data loader or the mask that selected them)")
         return case.found
-    {"ce": _check_cross_entropy, "nll": _check_cross_entropy, "bce": _check_binary,
-     "bce_logits": _check_binary, "regression": _check_regression,
+    {"ce": _check_cross_entropy, "nll": _check_cross_entropy, "margin": _check_multi_margin,
+     "bce": _check_binary, "bce_logits": _check_binary, "regression": _check_regression,
      "kl": _check_kl_div}[_KIND[name]](case)
     return case.found
 
@@ -343,7 +362,15 @@ def _check_class_ids(c: _Case, y: np.ndarray, n_classes: int) -> None:
                   "for real-valued targets use a regression loss such as mse_loss; for class "
                   "ids cast with .long()")
             return
-    ids = y[y != -100].astype(np.int64)  # -100: torch's default ignore_index
+    ignored = (y == c.ignore_index) if c.ignore_index is not None else np.zeros(y.shape, bool)
+    if ignored.all():
+        c.add("all_targets_ignored",
+              f"every one of the {y.size} targets equals ignore_index={c.ignore_index}: nothing is "
+              "left to average, so a 'mean' loss is 0/0 = NaN (and its gradient NaN)",
+              "skip batches without a real target (check the padding or the filter that built "
+              "this batch), or sum the loss and divide by max(count, 1)")
+        return
+    ids = y[~ignored].astype(np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= n_classes):
         lo, hi = int(ids.min()), int(ids.max())
         one_based = lo >= 1 and hi == n_classes
@@ -352,6 +379,69 @@ def _check_class_ids(c: _Case, y: np.ndarray, n_classes: int) -> None:
               f"(valid ids 0..{n_classes - 1})",
               "the labels look 1-based: subtract 1" if one_based else
               "make the last layer output one logit per class, or remap labels to 0..C-1")
+    if c.ignore_index is not None:
+        _check_padding(c, y)
+
+
+def _trailing_runs(y: np.ndarray, value) -> np.ndarray:
+    """Length of the run of ``value`` at the end of each row of a 2-D array."""
+    tail = (y == value)[:, ::-1]
+    return np.where(tail.all(axis=1), y.shape[1], tail.argmin(axis=1))
+
+
+def _check_padding(c: _Case, y: np.ndarray) -> None:
+    """Token targets (N, T) whose rows end in runs of one id that occurs nowhere else: padding.
+
+    Real text can end every row with the same token (an end-of-text mark), but then every run
+    has length 1; padding to the longest row gives runs of different lengths. An id that also
+    occurs inside the rows is a real token, so honest targets stay silent.
+    """
+    if y.ndim != 2 or y.shape[0] < 2 or y.shape[1] < 4:
+        return
+    ends, counts = np.unique(y[:, -1], return_counts=True)
+    pad = ends[counts.argmax()]
+    if pad == c.ignore_index:
+        return
+    runs = _trailing_runs(y, pad)
+    if (y == pad).sum() != runs.sum() or runs.max() < 2 or np.unique(runs).size < 2:
+        return
+    c.add("padding_not_ignored",
+          f"the target rows end in runs of the id {_g(pad)} ({runs.min()} to {runs.max()} of "
+          f"{y.shape[1]} positions, {runs.sum() / y.size:.0%} of all targets) and the id occurs "
+          "nowhere else: padding, which the loss counts as tokens to predict and average over",
+          f"set the padded targets to {IGNORE_INDEX} (torch's default ignore_index), or pass "
+          f"ignore_index={_g(pad)}")
+
+
+def _check_multi_margin(c: _Case) -> None:
+    """multi_margin_loss: raw scores (N, C) or (C,), class ids (N,) or (); a margin of 1."""
+    x, y = c.x, c.y
+    if x.ndim not in (1, 2) or x.shape[-1] < 2:
+        c.add("shape_mismatch",
+              f"input has shape {x.shape}; multi_margin_loss needs scores of shape (N, C) or (C,) "
+              "with C >= 2",
+              "give the last layer one output per class")
+        return
+    n_classes, index_shape = x.shape[-1], x.shape[:-1]
+    if c.x_finite and x.ndim == 2 and x.size >= MIN_VALUES and _in01(x):
+        c.add("probabilities_as_margin_scores",
+              f"every value of input is in [0, 1] (min {_g(x.min())}, max {_g(x.max())}): "
+              "probabilities, so no score can lead another by more than 1 and the margin of 1 "
+              "is met only by a one-hot output",
+              "pass the raw scores of the last linear layer: the margin is set on their scale")
+    if y.shape == index_shape:
+        _check_class_ids(c, y, n_classes)
+    elif y.shape == (*index_shape, 1):
+        c.add("target_n1_shape",
+              f"target has shape {y.shape}, but multi_margin_loss takes class ids of shape "
+              f"{index_shape}",
+              "drop the extra axis: target.reshape(-1) (torch: target.squeeze(1))")
+        _check_class_ids(c, y.reshape(index_shape), n_classes)
+    else:
+        c.add("shape_mismatch",
+              f"input has shape {x.shape} and target {y.shape}; multi_margin_loss wants class "
+              f"ids of shape {index_shape}",
+              "pass class ids (target.argmax(1) for one-hot rows)")
 
 
 def _check_same_shape_targets(c: _Case, axis: int, nll: bool) -> None:
@@ -557,8 +647,8 @@ def _check_kl_div(c: _Case) -> None:
 
 # ----------------------------------------------------------------------------- recommend_loss
 
-def recommend_loss(target, *, structure="labels"):
-    """Name the loss to start with, from what a target array looks like (chapter 11).
+def recommend_loss(target, *, structure="labels", ignore_index=IGNORE_INDEX):
+    """Name the loss to start with, from what a target array looks like (chapter 12).
 
     ``structure`` says what the target describes:
 
@@ -571,7 +661,12 @@ def recommend_loss(target, *, structure="labels"):
       rows summing to 1 -> ``cross_entropy`` with probability targets (``kl_div`` with
       ``"batchmean"`` for distillation); arrays with 3 or more axes are read per position.
       A minority of 1 in 10 or rarer (smallest / largest class count at most 1/9) adds
-      ``pos_weight`` or class weights and a focal-loss alternative.
+      ``pos_weight`` or class weights, the prior-probability initialisation of the output bias
+      and a focal-loss alternative. Integer class ids equal to ``ignore_index`` (unlabelled
+      items) are left out.
+    - ``"tokens"``: (N, T) or (T,) integer token ids of sequences, the next-token targets of a
+      language model, with padding marked by ``ignore_index`` (default -100, torch's)
+      -> ``cross_entropy`` on logits permuted from (N, T, C) to (N, C, T) (chapter 11).
     - ``"pairs"``: a (M,) same/different flag (0/1, bool or -1/1) for pairs ``(x1_i, x2_i)``
       -> ``contrastive_loss``.
     - ``"triplets"``: either (M, 3) integer rows ``(anchor, positive, negative)`` of indices
@@ -586,6 +681,7 @@ def recommend_loss(target, *, structure="labels"):
     Raises ``ValueError`` for empty, NaN/inf or single-valued targets and shapes that fit no case.
     """
     fn = "recommend_loss"
+    ignore_index = _checks.ignore_index(fn, ignore_index)
     y = _as_array(fn, "target", target)
     if y.size == 0:
         _checks.fail(fn, "target", f"is empty (shape {y.shape})", "at least two target values",
@@ -600,10 +696,13 @@ def recommend_loss(target, *, structure="labels"):
         return _recommend_pairs(y)
     if structure == "triplets":
         return _recommend_triplets(y)
+    if structure == "tokens":
+        return _recommend_tokens(y, ignore_index)
     if structure != "labels":
-        _checks.fail(fn, "structure", f"is {structure!r}", "'labels', 'pairs' or 'triplets'",
-                     "describe pair data with structure='pairs' and triplets with "
-                     "structure='triplets'")
+        _checks.fail(fn, "structure", f"is {structure!r}",
+                     "'labels', 'tokens', 'pairs' or 'triplets'",
+                     "describe token sequences with structure='tokens', pair data with "
+                     "structure='pairs' and triplets with structure='triplets'")
     if y.ndim == 0:
         _checks.fail(fn, "target", f"is the single number {y!r}", "an array of targets",
                      "pass the target of every example, shape (N,) or (N, K)")
@@ -617,11 +716,71 @@ def recommend_loss(target, *, structure="labels"):
     if y.ndim == 2:
         rec = _recommend_rows(y)
     else:
-        rec = _recommend_flat(y.reshape(-1), per_position=y.ndim >= 3)
+        flat = y.reshape(-1)
+        ignored = flat == ignore_index
+        kept = flat[~ignored]
+        if ignored.any() and _integer_valued(flat) and kept.size and _looks_like_class_ids(
+                kept, np.unique(kept)):
+            note += (f" {int(ignored.sum())} of {flat.size} targets equal ignore_index="
+                     f"{ignore_index} (unlabelled) and were left out; cross_entropy skips them "
+                     "too.")
+            flat = kept
+        rec = _recommend_flat(flat, per_position=y.ndim >= 3)
     if note:
         rec = Recommendation(rec.loss, rec.output_layer, rec.reason + note, rec.torch_call,
                              rec.alternatives)
     return rec
+
+
+def _recommend_tokens(y: np.ndarray, ignore_index: int) -> Recommendation:
+    """(N, T) or (T,) token ids of sequences: next-token cross-entropy, padding ignored."""
+    fn = "recommend_loss"
+    if y.ndim not in (1, 2) or not _integer_valued(y):
+        _checks.fail(fn, "target", f"has shape {y.shape} and dtype {y.dtype}",
+                     "(N, T) or (T,) integer token ids for structure='tokens'",
+                     "pass the next-token targets of a batch of sequences, padding set to -100")
+    rows = y.reshape(1, -1) if y.ndim == 1 else y
+    padded = rows == ignore_index
+    ids = rows[~padded].astype(np.int64)
+    if ids.size == 0:
+        _checks.fail(fn, "target", f"is all padding (every value equals ignore_index="
+                     f"{ignore_index})", "at least one real token", "check the padding mask")
+    if ids.min() < 0:
+        _checks.fail(fn, "target", f"has the negative id {int(ids.min())}",
+                     f"token ids >= 0, padding marked with ignore_index={ignore_index}",
+                     "pass the value that marks padding as ignore_index, or set padding to -100")
+    n_tok, seen = ids.size, int(ids.max()) + 1
+    lengths = (~padded).sum(axis=1)
+    reason = (f"the target holds {n_tok} token ids in {rows.shape[0]} sequence(s) (ids 0 to "
+              f"{seen - 1}, so a vocabulary of at least {seen}): a language model predicts the "
+              "next token, one classification out of C at every position. The loss is the mean "
+              "of -log p(token | the tokens before it) over the real tokens; its exp is the "
+              "perplexity. A model emits logits of shape (N, T, C), and cross_entropy reads the "
+              "classes from axis 1: permute to (N, C, T), or flatten to (N*T, C) and (N*T,).")
+    if padded.any():
+        reason += (f" {int(padded.sum())} positions ({padded.mean():.0%}) are padding "
+                   f"(ignore_index={ignore_index}; sequence lengths {int(lengths.min())} to "
+                   f"{int(lengths.max())}): they leave the sum and the count, so 'mean' averages "
+                   "over real tokens pooled across the batch, not per sequence.")
+    elif rows.shape[0] > 1 and rows.shape[1] >= 4:
+        ends, counts = np.unique(rows[:, -1], return_counts=True)
+        pad = ends[counts.argmax()]
+        runs = _trailing_runs(rows, pad)
+        if (rows == pad).sum() == runs.sum() and runs.max() >= 2 and np.unique(runs).size > 1:
+            reason += (f" The rows end in runs of the id {int(pad)}, which occurs nowhere else: "
+                       f"if that is padding, set it to -100 or pass ignore_index={int(pad)}, or "
+                       "the loss will count it as text.")
+    call = "F.cross_entropy(logits.permute(0, 2, 1), target)  # logits (N, T, C), target (N, T)"
+    if ignore_index != IGNORE_INDEX:
+        call = call.replace("target)", f"target, ignore_index={ignore_index})", 1)
+    return Recommendation(
+        "cross_entropy",
+        "C logits per position (the vocabulary size), shape (N, T, C) from the model, no "
+        "softmax; permute to (N, C, T) for the loss",
+        reason, call,
+        ("cross_entropy with label_smoothing=0.1 (less over-confident; report perplexity "
+         "from the loss without smoothing)",
+         "nll_loss (only if the model already ends in log_softmax)"))
 
 
 def _looks_like_class_ids(y: np.ndarray, vals: np.ndarray) -> bool:
@@ -666,11 +825,17 @@ def _binary(y01: np.ndarray, minus_one: bool, per_position: bool) -> Recommendat
         minority, majority = (1, 0) if n_pos < n_neg else (0, 1)
         share = min(n_pos, n_neg) / n
         pos_weight = n_neg / n_pos
+        prior = n_pos / n
         reason += (f" Strongly imbalanced: class {minority} is only {share:.1%} of the target, so "
                    f"'always predict {majority}' already scores {1 - share:.1%} accuracy. "
                    f"pos_weight = #negatives / #positives = {pos_weight:.3g} rebalances the two "
-                   "terms; a focal loss instead down-weights the many easy examples. Judge the "
-                   "model by minority recall and precision, not accuracy.")
+                   "terms (its best constant prediction is then 0.5); a focal loss instead "
+                   "down-weights the many easy examples. Without pos_weight (focal or plain "
+                   "BCE), start the output bias at log(pi / (1 - pi)) = "
+                   f"{np.log(prior / (1 - prior)):.3g} with pi = {prior:.3g}, the positive rate "
+                   "(the prior-probability initialisation of Lin et al. 2017, chapter 7), so the "
+                   "first steps are not spent learning the base rate. Judge the model by "
+                   "minority recall and precision, not accuracy.")
         call = ("F.binary_cross_entropy_with_logits(logits, target.float(), "
                 f"pos_weight=torch.tensor({float(f'{pos_weight:.3g}')!r}))")
         alts = ["sigmoid_focal_loss (gamma=2 down-weights easy examples; Lin et al. 2017)",
@@ -688,6 +853,8 @@ def _multiclass(counts: np.ndarray, float_ids: bool, per_position: bool, call: s
               f"categorical label. cross_entropy on logits is log_softmax + nll_loss in one stable "
               f"step; at chance it equals ln {k} = {np.log(k):.3f}.")
     alts = ["cross_entropy with label_smoothing=0.1 (over-confident models)",
+            "multi_margin_loss (the multiclass SVM hinge of Weston and Watkins: a margin of 1 "
+            "between scores, no probabilities; chapter 9)",
             "nll_loss (only if the model already ends in log_softmax)"]
     if float_ids:
         reason += " The ids are stored as floats: cast them with .long() (torch rejects floats)."
@@ -703,7 +870,10 @@ def _multiclass(counts: np.ndarray, float_ids: bool, per_position: bool, call: s
         reason += (f" Strongly imbalanced: the rarest class has {int(counts[present].min())} "
                    f"examples, the most common {int(counts.max())}. Class weights "
                    f"N / (K * count_k) (here {weights[present].min():.3g} to "
-                   f"{weights.max():.3g}) rebalance the loss; judge by per-class recall.")
+                   f"{weights.max():.3g}) rebalance the loss; judge by per-class recall. "
+                   "Without weights (plain or focal loss), start the output biases at the log "
+                   "class frequencies, so the first loss is the entropy of the labels rather "
+                   "than ln K.")
         call = call[:-1] + ", weight=class_weights)"
         alts = ["sigmoid_focal_loss (on one-hot targets: one-vs-rest, down-weights easy examples)",
                 "cross_entropy with balanced resampling instead of weights", *alts]
@@ -752,7 +922,8 @@ def _multilabel(y: np.ndarray, ones: np.ndarray) -> Recommendation:
     reason = (f"the target rows are multi-hot: {np.mean(ones > 1):.0%} of the {n} rows have more "
               f"than one 1 (up to {int(ones.max())} of {k}), so labels are not exclusive. Use one "
               "sigmoid and one BCE per label; never softmax, which makes the labels compete for "
-              "one unit of probability.")
+              "one unit of probability. Then choose a decision threshold per label on "
+              "validation data (chapter 4): 0.5 is rarely best for every label.")
     call = "F.binary_cross_entropy_with_logits(logits, target.float())"
     alts = ["multilabel_soft_margin_loss (the same loss averaged per example)"]
     pos = y.sum(axis=0)
@@ -821,7 +992,8 @@ def _regression(y: np.ndarray, per_position: bool) -> Recommendation:
             reason += " (Fewer than 10 values: too few to judge the tails.)"
         return Recommendation("mse_loss", layer, reason, "F.mse_loss(pred, target)",
                               ("l1_loss (predicts the median; Laplace noise)",
-                               "huber_loss (if the residuals turn out to have outliers)",
+                               "huber_loss (if the residuals turn out to have outliers, and for "
+                               "the TD errors of a value function, as in DQN; chapter 3)",
                                *probability_alt))
     sigma = float(np.median(scale))
     delta = 1.345 * sigma
@@ -893,8 +1065,8 @@ def _recommend_triplets(y: np.ndarray) -> Recommendation:
         reason = (f"the target gives identity labels to {y.size} embeddings ({labels.size} "
                   f"identities): triplets are mined inside each batch. Semi-hard mining takes, "
                   "for each (anchor, positive) pair, the closest negative that is still farther "
-                  "than the positive (Schroff et al. 2015), which avoids the collapse the "
-                  "hardest negatives can cause.")
+                  "than the positive (Schroff et al. 2015), which avoids the collapse that "
+                  "mining the hardest negatives can cause early in training (chapter 10).")
         singles = int(np.sum(counts == 1))
         if singles:
             reason += (f" {singles} identities appear once and can serve only as negatives: "

@@ -32,11 +32,21 @@ def honest_cases(seed):
     y = rng.integers(0, c, size=n)
     q = L.softmax(rng.normal(size=(n, c)))
     bits = (rng.random((n, c)) < 0.5).astype(np.float64)
+    tokens = rng.integers(0, c, size=(n, 8))          # next-token targets of n sequences
+    padded = tokens.copy()
+    for row, length in zip(padded, rng.integers(1, 9, size=n), strict=True):
+        row[length:] = -100                           # right padding, ignored
+    ended = tokens.copy()
+    ended[:, -1] = c - 1                              # every sequence ends with one mark
     return [
         ("cross_entropy", z, y, {}),
         ("cross_entropy", z, q, {}),
         ("cross_entropy", z, L.label_smoothing_targets(y, c, label_smoothing=0.1), {}),
         ("cross_entropy", rng.normal(size=(n, c, 3)), rng.integers(0, c, size=(n, 3)), {}),
+        ("cross_entropy", rng.normal(size=(n, c, 8)), tokens, {}),
+        ("cross_entropy", rng.normal(size=(n, c, 8)), padded, {}),
+        ("cross_entropy", rng.normal(size=(n, c, 8)), ended, {}),
+        ("multi_margin_loss", 3.0 * z, y, {}),
         ("nll_loss", L.log_softmax(z), y, {}),
         ("binary_cross_entropy", L.sigmoid(z), bits, {}),
         ("binary_cross_entropy_with_logits", z, bits, {}),
@@ -81,6 +91,10 @@ def test_no_findings_on_honest_torch_tensors():
 # ----------------------------------------------------------------------------- each mistake
 
 SPATIAL = RNG.normal(size=(2, 4, 4, 3))
+TOKENS = RNG.integers(1, C, size=(4, 10))          # next-token ids of 4 sequences
+PADDED_WITH_0 = TOKENS.copy()
+for _row, _length in zip(PADDED_WITH_0, (10, 7, 4, 9), strict=True):
+    _row[_length:] = 0                               # padding id 0, never a real token here
 P01 = L.sigmoid(Z)
 P01[0, 0], Y01_2D = 0.0, (RNG.random((N, C)) < 0.5).astype(np.float64)
 Y01_2D[0, 0] = 1.0  # a probability of exactly 0 where the label is 1
@@ -120,6 +134,18 @@ MISTAKES = [
     ("non_finite_input", "cross_entropy", np.where(Z > 2, np.nan, Z), Y, {}),
     ("non_finite_target", "mse_loss", Z[:, 0], np.r_[np.inf, np.zeros(N - 1)], {}),
     ("empty_batch", "cross_entropy", np.zeros((0, C)), np.zeros(0, dtype=np.int64), {}),
+    ("class_dim_last", "cross_entropy", RNG.normal(size=(4, 10, C)), TOKENS, {}),
+    ("padding_not_ignored", "cross_entropy", RNG.normal(size=(4, C, 10)), PADDED_WITH_0, {}),
+    ("padding_not_ignored", "nll_loss", L.log_softmax(RNG.normal(size=(4, C, 10))),
+     PADDED_WITH_0, {}),
+    ("all_targets_ignored", "cross_entropy", RNG.normal(size=(4, C, 10)),
+     np.full((4, 10), -100), {}),
+    ("all_targets_ignored", "cross_entropy", Z, np.zeros(N, dtype=np.int64), {"ignore_index": 0}),
+    ("probabilities_as_margin_scores", "multi_margin_loss", L.softmax(Z), Y, {}),
+    ("class_index_out_of_range", "multi_margin_loss", Z, Y + 1, {}),
+    ("target_n1_shape", "multi_margin_loss", Z, Y[:, None], {}),
+    ("shape_mismatch", "multi_margin_loss", Z, np.eye(C)[Y], {}),
+    ("shape_mismatch", "multi_margin_loss", Z[:, :1], Y * 0, {}),
     ("kl_div_mean_reduction", "kl_div", L.log_softmax(Z), L.softmax(Z[::-1]), {}),
     ("kl_div_probabilities_as_input", "kl_div", L.softmax(Z), L.softmax(Z[::-1]),
      {"reduction": "batchmean"}),
@@ -174,6 +200,35 @@ def test_ignore_index_is_not_out_of_range():
     y = Y.copy()
     y[:4] = -100
     assert names("cross_entropy", Z, y) == []
+
+
+def test_padding_and_ignore_index():
+    # torch agrees that padding counts unless ignored, and that an all-ignored batch is NaN
+    logits = torch.tensor(RNG.normal(size=(4, C, 10)))
+    target = torch.tensor(PADDED_WITH_0)
+    counted = torch.nn.functional.cross_entropy(logits, target)
+    ignored = torch.nn.functional.cross_entropy(logits, target, ignore_index=0)
+    assert not torch.isclose(counted, ignored)
+    assert torch.isnan(torch.nn.functional.cross_entropy(logits, torch.full_like(target, -100)))
+    (f,) = L.diagnose("cross_entropy", logits, target)
+    assert f.name == "padding_not_ignored" and "ignore_index=0" in f.fix and "-100" in f.fix
+    assert f"{(PADDED_WITH_0 == 0).mean():.0%} of all targets" in f.message
+    # the remedy silences it, whichever way it is given
+    assert names("cross_entropy", logits, target, ignore_index=0) == []
+    assert names(torch.nn.CrossEntropyLoss(ignore_index=0), logits, target) == []
+    assert names("cross_entropy", logits, torch.where(target == 0, -100, target)) == []
+    # an id that also occurs inside the text is a real token, not padding
+    inside = PADDED_WITH_0.copy()
+    inside[0, 2] = 0
+    assert names("cross_entropy", logits, inside) == []
+
+
+def test_ignore_index_only_where_the_loss_has_one():
+    with pytest.raises(TypeError, match=r"diagnose: ignore_index is 0 for mse_loss"):
+        L.diagnose("mse_loss", Z[:, 0], Z[:, 1], ignore_index=0)
+    with pytest.raises(TypeError, match=r"diagnose: ignore_index"):
+        L.diagnose("cross_entropy", Z, Y, ignore_index=0.5)
+    assert names(torch.nn.MultiMarginLoss(), torch.tensor(Z), torch.tensor(Y)) == []
 
 
 def test_torch_tensors_and_callables_and_modules():
@@ -281,11 +336,61 @@ def test_class_ids_get_cross_entropy():
     assert "never occur" in gaps.reason
 
 
+def test_imbalance_advice_includes_the_prior_initialisation():
+    _, y = data.imbalanced_blobs(n=1000, minority_fraction=0.1)
+    rec = L.recommend_loss(y)
+    bias = np.log(y.mean() / (1 - y.mean()))
+    assert f"log(pi / (1 - pi)) = {bias:.3g}" in rec.reason and "chapter 7" in rec.reason
+    skewed = L.recommend_loss(np.r_[np.zeros(300), np.ones(300), np.full(20, 2)].astype(int))
+    assert "log class frequencies" in skewed.reason
+
+
+def test_class_ids_offer_the_multiclass_svm_and_skip_ignore_index():
+    assert "multi_margin_loss" in alt_names(L.recommend_loss(Y))
+    with_unlabelled = np.r_[Y, np.full(5, -100)]
+    rec = L.recommend_loss(with_unlabelled)
+    assert rec.loss == "cross_entropy" and "5 of" in rec.reason
+    assert "ignore_index=-100" in rec.reason
+    assert L.recommend_loss(np.r_[Y, np.full(5, 7)], ignore_index=7).loss == "cross_entropy"
+    # a real-valued target holding -100 is not a class target
+    assert L.recommend_loss(np.r_[RNG.normal(size=50), -100.0]).loss != "cross_entropy"
+
+
+def test_token_sequences_get_token_cross_entropy():
+    tokens = RNG.integers(0, 50, size=(6, 20))
+    rec = L.recommend_loss(tokens, structure="tokens")
+    assert rec.loss == "cross_entropy" and "permute(0, 2, 1)" in rec.torch_call
+    assert "(N, T, C)" in rec.output_layer and "perplexity" in rec.reason
+    padded = tokens.copy()
+    padded[2, 12:] = -100
+    padded[4, 5:] = -100
+    rec = L.recommend_loss(padded, structure="tokens")
+    assert f"{int((padded == -100).sum())} positions" in rec.reason and "pooled" in rec.reason
+    assert "ignore_index=0" in L.recommend_loss(np.where(padded == -100, 0, padded + 1),
+                                                structure="tokens", ignore_index=0).torch_call
+    # padding with an id that is not ignored is pointed out
+    zero_pad = np.where(padded == -100, 0, padded + 1)
+    assert "runs of the id 0" in L.recommend_loss(zero_pad, structure="tokens").reason
+    assert L.recommend_loss(tokens[0], structure="tokens").loss == "cross_entropy"
+
+
+@pytest.mark.parametrize("target, match", [
+    (np.full((2, 5), -100), "all padding"),
+    (np.array([[1, 2, -3]]), "negative id -3"),
+    (np.array([[0.5, 1.0]]), "integer token ids"),
+    (np.zeros((2, 2, 2), dtype=int), "integer token ids"),
+])
+def test_token_targets_clear_errors(target, match):
+    with pytest.raises(ValueError, match=match):
+        L.recommend_loss(target, structure="tokens")
+
+
 def test_one_hot_multi_hot_soft_and_per_label_rows():
     onehot = L.recommend_loss(np.eye(C)[Y])
     assert onehot.loss == "cross_entropy" and "argmax(1)" in onehot.torch_call
     multi = L.recommend_loss(MULTI_HOT)
     assert multi.loss == "binary_cross_entropy_with_logits" and "never softmax" in multi.reason
+    assert "threshold per label" in multi.reason
     rare = MULTI_HOT.copy()
     rare[:, 2] = 0.0
     rare[0, 2] = 1.0
