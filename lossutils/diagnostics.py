@@ -210,7 +210,7 @@ def _resolve(loss, reduction, log_target, ignore_index) -> tuple[str, str, bool,
 
 
 def diagnose(loss, input, target, *, reduction=None, log_target=None, ignore_index=None):
-    """Look for the classic mistakes in a loss call before (or after) it goes wrong (chapter 11).
+    """Look for the classic mistakes in a loss call before (or after) it goes wrong (chapter 12).
 
     Call it with what you pass to the loss: ``diagnose("cross_entropy", logits, y)``. ``loss`` is a
     ``torch.nn.functional`` / ``lossutils`` name (``"cross_entropy"``, ``"nll_loss"``,
