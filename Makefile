@@ -22,8 +22,11 @@ install: $(STAMP)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
+# The HTML is written afresh each time (executed notebooks stay cached in _build): a page that
+# left the table of contents must not stay on the published site.
 site: install node_modules/.package-lock.json
 	$(PY) tools/prepare_site.py
+	rm -rf _build/html
 	jupyter-book build . -W -n --keep-going
 
 lint: install

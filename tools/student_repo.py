@@ -197,14 +197,18 @@ def source_files(root: Path, toc: dict) -> list[str]:
     listed = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     wanted = set(requirement_closure(root, "requirements.txt"))
     wanted |= set(requirement_closure(root, "binder/requirements.txt"))
-    hidden_docs = instructor_pages(toc)
+    # A page ships only if the students' table of contents lists it: the instructors' appendix
+    # (book/appendix_instructors.md, on no public page) and drafts stay here.
+    public = student_toc(toc)
+    public_docs = {_doc(doc) for doc, _ in _toc_docs(public)} | {_doc(public["root"])}
     files = set()
     for rel in filter(None, listed):
         if not (root / rel).is_file():
             continue  # deleted in the working tree, not yet in git
         shipped = rel in wanted or any(
             rel == s or (s.endswith("/") and rel.startswith(s)) for s in SHIPPED)
-        if shipped and _doc(rel) not in hidden_docs and rel not in GENERATED:
+        page = rel.endswith((".md", ".ipynb")) and rel.startswith(("book/", "exercises/"))
+        if shipped and rel not in GENERATED and (not page or _doc(rel) in public_docs):
             files.add(rel)
     return sorted(files)
 

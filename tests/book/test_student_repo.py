@@ -76,9 +76,12 @@ def test_a_fresh_build_is_one_clean_generated_commit(student_dist):
 def test_it_holds_what_students_need_and_nothing_else(student_dist):
     top = {p.name for p in student_dist.iterdir() if p.name != ".git"}
     assert top == TOP_LEVEL, f"unexpected: {sorted(top - TOP_LEVEL)}, missing: {TOP_LEVEL - top}"
-    instructors = student_repo.instructor_pages(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    assert "book/appendix_instructors" in instructors
-    want = [p for p in in_checkout(*COPIED) if student_repo._doc(p) not in instructors]
+    toc = yaml.safe_load((student_dist / "_toc.yml").read_text())
+    pages = set(toc_docs(toc)) | {toc["root"]}
+    want = [p for p in in_checkout(*COPIED)
+            if not p.endswith((".md", ".ipynb")) or student_repo._doc(p) in pages]
+    assert "book/appendix_instructors.md" in in_checkout("book")
+    assert "book/appendix_instructors.md" not in want
     assert tracked(student_dist, *COPIED) == want
     for rel in want + ["_config.yml", "pyproject.toml", "requirements.txt", "constraints.txt"]:
         assert (student_dist / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel} differs"
@@ -162,12 +165,20 @@ def test_the_table_of_contents_is_the_course_one_without_the_instructors_pages(s
     students = yaml.safe_load((student_dist / "_toc.yml").read_text())
     parse_toc_data(students)  # Jupyter Book's own reader accepts it
     dropped = student_repo.instructor_pages(course)
-    assert dropped and not dropped & set(toc_docs(students))
+    assert not dropped & set(toc_docs(students))
     assert toc_docs(students) == [d for d in toc_docs(course) if d not in dropped]
     for doc in toc_docs(students):
         assert any((student_dist / f"{doc}{ext}").is_file() for ext in (".ipynb", ".md")), doc
-    for doc in dropped:
-        assert not any((student_dist / f"{doc}{ext}").exists() for ext in (".ipynb", ".md")), doc
+    assert not (student_dist / "book" / "appendix_instructors.md").exists()
+
+
+def test_an_instructors_part_of_the_contents_is_left_out():
+    # The course's contents has no instructors' page today; one added later stays private.
+    course = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    with_guide = {**course, "parts": [*course["parts"], {
+        "caption": "For instructors", "chapters": [{"file": "book/grading_guide"}]}]}
+    assert student_repo.instructor_pages(with_guide) == {"book/grading_guide"}
+    assert student_repo.student_toc(with_guide) == course
 
 
 LOAD_CONFIG = r"""

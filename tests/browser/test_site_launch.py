@@ -6,8 +6,7 @@ The repository and launch buttons point at ``repository.url``, the public reposi
 links encode a path in it; each must be the page's own source file, exist in the student
 distribution (built here from the checkout) with the same cells, and never be an instructor file.
 The download button must serve that same file (for assignments: the student release). The
-instructors' pages (left out of the distribution) are prose without launch buttons: their
-download button serves the page's own text from the site, not a file of the repository.
+instructors' guide to grading is not a page of the public site at all.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ BRANCH = CONFIG["repository"].get("branch", "main")
 ORG, NAME = urlsplit(REPO_URL).path.strip("/").split("/")[:2]
 LAUNCH = CONFIG.get("launch_buttons", {})
 NOTEBOOK_DOCS = [d for d in TOC_FILES if source_of(d).suffix == ".ipynb"]
-INSTRUCTOR_PAGES = student_repo.instructor_pages(yaml.safe_load((REPO / "_toc.yml").read_text()))
 INSTRUCTOR_ONLY = ("solutions/", "grader/", "tests/", "benchmarks/", "tools/")
 
 
@@ -65,7 +63,6 @@ def distribution(tmp_path_factory) -> Path:
 def in_distribution(distribution: Path, path: str, source: Path) -> None:
     """``path`` is a public file of the distribution, the same as ``source`` here."""
     assert not path.startswith(INSTRUCTOR_ONLY), f"{path} is an instructors' file"
-    assert student_repo._doc(path) not in INSTRUCTOR_PAGES, f"{path} is an instructors' page"
     public = distribution / path
     assert public.is_file(), f"{path} is not in the student repository"
     assert same_page(public, source), f"{path} differs from {source}"
@@ -139,17 +136,20 @@ def test_download_button_serves_the_page_source(doc, distribution):
     served = SITE_DIR / target
     assert served.is_file(), f"{doc}: the download button points at missing {target}"
     assert same_page(served, source), f"{doc}: {target} differs from {source}"
-    if doc not in INSTRUCTOR_PAGES:
-        in_distribution(distribution, source.relative_to(REPO).as_posix(), source)
+    in_distribution(distribution, source.relative_to(REPO).as_posix(), source)
 
 
-@pytest.mark.parametrize("doc", sorted(INSTRUCTOR_PAGES))
-def test_instructor_pages_are_prose_without_launch_buttons(doc, distribution):
-    # Their download button serves the page's own text from the site; nothing opens them in the
-    # public repository, which does not have them.
-    assert source_of(doc).suffix == ".md", f"{doc}: an instructors' notebook on the site"
-    assert not launch_links(doc), f"{doc}: launch buttons on an instructors' page"
-    assert not any((distribution / f"{doc}{ext}").exists() for ext in (".md", ".ipynb"))
+def test_the_public_site_has_no_instructors_page():
+    # The instructors' guide describes the grader's defences: it is read in the instructors'
+    # repository, never published (not in _toc.yml, so not built, not searchable, not linked).
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    assert not student_repo.instructor_pages(toc), "an instructors' page is in _toc.yml"
+    assert (REPO / "book" / "appendix_instructors.md").is_file()
+    leftovers = [p.relative_to(SITE_DIR).as_posix() for p in SITE_DIR.rglob("*instructor*")]
+    assert not leftovers, f"instructors' files on the site: {leftovers}"
+    linking = [d for d in TOC_FILES if "appendix_instructors" in (SITE_DIR / page_path(d))
+               .read_text(encoding="utf-8")]
+    assert not linking, f"pages linking to the instructors' guide: {linking}"
 
 
 def test_repository_button_points_at_the_configured_repository():
