@@ -108,6 +108,14 @@ def real_number(fn: str, arg: str, value) -> float:
     return float(value)
 
 
+def count(fn: str, arg: str, value: object, minimum: int) -> int:
+    """An integer argument (a size, a number of bins) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        fail(fn, arg, f"is {value!r}", f"an integer >= {minimum}",
+             f"pass e.g. {arg}={max(minimum, 10)}")
+    return int(value)
+
+
 def label_smoothing(fn: str, value: float) -> float:
     """``label_smoothing`` as a float in [0, 1]: the share of the target spread over all classes."""
     eps = positive(fn, "label_smoothing", value, allow_zero=True)

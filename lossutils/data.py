@@ -14,15 +14,8 @@ from . import _checks
 
 __all__ = [
     "circles", "imbalanced_blobs", "sine_with_outliers", "house_prices", "bimodal_distribution",
-    "clustered_embeddings", "calibration",
+    "clustered_embeddings",
 ]
-
-
-def _count(fn: str, arg: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        _checks.fail(fn, arg, f"is {value!r}", f"an integer >= {minimum}",
-                     f"pass e.g. {arg}={max(minimum, 10)}")
-    return int(value)
 
 
 def _fraction(fn: str, arg: str, value: object, n: int) -> int:
@@ -42,7 +35,7 @@ def circles(*, n=200, noise=0.1, factor=0.5, seed=0):
     Returns ``X`` of shape (n, 2), float64, and ``y`` of shape (n,), int64, in shuffled order.
     """
     fn = "data.circles"
-    n = _count(fn, "n", n, 2)
+    n = _checks.count(fn, "n", n, 2)
     noise = _checks.positive(fn, "noise", noise, allow_zero=True)
     factor = _checks.positive(fn, "factor", factor)
     if factor >= 1:
@@ -68,7 +61,7 @@ def imbalanced_blobs(*, n=1000, minority_fraction=0.1, distance=2.0, seed=0):
     Returns ``X`` of shape (n, 2), float64, and ``y`` of shape (n,), int64, in shuffled order.
     """
     fn = "data.imbalanced_blobs"
-    n = _count(fn, "n", n, 2)
+    n = _checks.count(fn, "n", n, 2)
     n_pos = _fraction(fn, "minority_fraction", minority_fraction, n)
     distance = _checks.positive(fn, "distance", distance, allow_zero=True)
     rng = np.random.default_rng(seed)
@@ -91,7 +84,7 @@ def sine_with_outliers(*, n=100, outlier_fraction=0.05, noise=0.1, outlier_shift
     ``is_outlier`` (n,).
     """
     fn = "data.sine_with_outliers"
-    n = _count(fn, "n", n, 2)
+    n = _checks.count(fn, "n", n, 2)
     n_out = _fraction(fn, "outlier_fraction", outlier_fraction, n)
     noise = _checks.positive(fn, "noise", noise, allow_zero=True)
     shift = _checks.positive(fn, "outlier_shift", outlier_shift)
@@ -116,7 +109,7 @@ def house_prices(*, n=20, noise=10.0, outlier_error=200.0, seed=0, return_outlie
     ``return_outliers=True`` also a boolean mask ``is_outlier`` (n,) with exactly one True.
     """
     fn = "data.house_prices"
-    n = _count(fn, "n", n, 2)
+    n = _checks.count(fn, "n", n, 2)
     noise = _checks.positive(fn, "noise", noise, allow_zero=True)
     outlier_error = _checks.positive(fn, "outlier_error", outlier_error)
     rng = np.random.default_rng(seed)
@@ -138,7 +131,7 @@ def bimodal_distribution(*, K=20, modes=(0.25, 0.75), width=0.08, weights=(0.5, 
     Returns ``p`` of shape (K,), float64, non-negative, summing to 1.
     """
     fn = "data.bimodal_distribution"
-    K = _count(fn, "K", K, 4)
+    K = _checks.count(fn, "K", K, 4)
     width = _checks.positive(fn, "width", width)
     m = np.asarray(modes, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -162,9 +155,9 @@ def clustered_embeddings(*, n_classes=5, per_class=20, dim=2, spread=0.3, seed=0
     (n_classes * per_class,), int64 with exactly ``per_class`` of each class, in shuffled order.
     """
     fn = "data.clustered_embeddings"
-    n_classes = _count(fn, "n_classes", n_classes, 1)
-    per_class = _count(fn, "per_class", per_class, 1)
-    dim = _count(fn, "dim", dim, 1)
+    n_classes = _checks.count(fn, "n_classes", n_classes, 1)
+    per_class = _checks.count(fn, "per_class", per_class, 1)
+    dim = _checks.count(fn, "dim", dim, 1)
     spread = _checks.positive(fn, "spread", spread, allow_zero=True)
     rng = np.random.default_rng(seed)
     if dim == 2:
@@ -177,50 +170,3 @@ def clustered_embeddings(*, n_classes=5, per_class=20, dim=2, spread=0.3, seed=0
     emb = centres[labels] + spread * rng.normal(size=(labels.size, dim))
     order = rng.permutation(labels.size)
     return emb[order], labels[order]
-
-
-def calibration(probs, labels, *, n_bins=10):
-    """Reliability of predicted probabilities: confidence against accuracy, and the ECE.
-
-    The confidence of a prediction is its largest probability, ``c_i = max_k p_ik``; the prediction
-    is correct when that class is the label. Confidences fall into ``n_bins`` equal-width bins,
-    ``((b - 1) / n_bins, b / n_bins]``; in bin ``b`` holding ``n_b`` of the ``N`` predictions,
-    ``conf_b`` is their mean confidence and ``acc_b`` the fraction that is correct. The expected
-    calibration error (Guo et al. 2017) is ``ECE = sum_b (n_b / N) |acc_b - conf_b|``: 0 when the
-    answers given with 80% confidence are right 80% of the time (and so on for every bin), larger
-    when confidence and accuracy part. Chapters 5 (label smoothing) and 6 (cross-entropy against
-    MSE) use it; a reliability diagram plots ``accuracy`` against ``confidence``.
-
-    Shapes: ``probs`` (N, C), rows of class probabilities (softmax outputs; for a binary model pass
-    ``np.c_[1 - p, p]``); ``labels`` (N,) integer class indices.
-    Returns a dict: ``confidence``, ``accuracy`` and ``share`` (each (n_bins,); NaN confidence and
-    accuracy in empty bins, ``share = n_b / N``) and ``ece`` (a float).
-    """
-    fn = "data.calibration"
-    p = _checks.as_float(fn, "probs", probs)
-    y = _checks.as_class_index(fn, "labels", labels)
-    n_bins = _count(fn, "n_bins", n_bins, 1)
-    if p.ndim != 2 or p.shape[0] == 0:
-        _checks.fail(fn, "probs", f"has shape {p.shape}", "a non-empty (N, C) array of rows of "
-                     "class probabilities", "pass softmax(logits, dim=1); for one binary "
-                     "probability per example pass np.c_[1 - p, p]")
-    if y.shape != (p.shape[0],):
-        _checks.fail(fn, "labels", f"has shape {y.shape}", f"({p.shape[0]},), one class index per "
-                     "row of probs", "pass integer labels of shape (N,), e.g. y.reshape(-1)")
-    _checks.probabilities(fn, "probs", p)
-    if not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-        _checks.fail(fn, "probs", "has rows that do not sum to 1", "rows of class probabilities",
-                     "apply softmax to logits first (rows of probabilities sum to 1)")
-    if y.min() < 0 or y.max() >= p.shape[1]:
-        _checks.fail(fn, "labels", f"has values in [{y.min()}, {y.max()}]",
-                     f"class indices in [0, {p.shape[1] - 1}]", "map labels to 0 .. C - 1")
-    confidence = p.max(axis=1)
-    correct = (p.argmax(axis=1) == y).astype(np.float64)
-    bin_of = np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
-    count = np.bincount(bin_of, minlength=n_bins).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):  # empty bins give NaN, as documented
-        conf = np.bincount(bin_of, weights=confidence, minlength=n_bins) / count
-        acc = np.bincount(bin_of, weights=correct, minlength=n_bins) / count
-    share = count / y.size
-    ece = float(np.sum(share[count > 0] * np.abs(acc[count > 0] - conf[count > 0])))
-    return {"confidence": conf, "accuracy": acc, "share": share, "ece": ece}
