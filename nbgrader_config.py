@@ -17,6 +17,8 @@ their own by exporting LOSSCOURSE_EXCHANGE (for example a folder on a shared dri
 student can write to) or by putting `c.Exchange.root = "..."` in a jupyter config file of their own
 (~/.jupyter/nbgrader_config.py or /etc/jupyter/nbgrader_config.py). Courses that use a plain zip /
 LMS route instead never need the exchange.
+
+Gradebook: `gradebook.db` (SQLite) here, or the database named by LOSSCOURSE_DB_URL (PostgreSQL).
 """
 
 import os
@@ -38,6 +40,14 @@ c.GenerateAssignment.force = True
 
 if os.environ.get("LOSSCOURSE_EXCHANGE"):
     c.Exchange.root = os.environ["LOSSCOURSE_EXCHANGE"]
+
+# Gradebook: nbgrader's default is the SQLite file gradebook.db in this folder, enough for one
+# grading machine. To grade from several machines (a Dask cluster, see the instructors' appendix,
+# "Grading at scale"), export LOSSCOURSE_DB_URL with a SQLAlchemy URL of a PostgreSQL database,
+# e.g. postgresql+psycopg2://grader:PASSWORD@db.example.org/losscourse (the driver, psycopg2, is
+# in requirements-grader.txt). Every nbgrader command and the class grader then use it.
+if os.environ.get("LOSSCOURSE_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["LOSSCOURSE_DB_URL"]
 
 # The stub students see in place of each solution region. The hint above the region (a comment in
 # the instructor's cell, kept by nbgrader) says what the function must do.
