@@ -8,7 +8,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install site test check lint browser freeze clean
+.PHONY: install site test check lint browser postgres freeze clean
 
 # The development set includes the instructors' and the students' (see the requirements files).
 $(STAMP): requirements.txt requirements-grader.txt requirements-dev.txt constraints.txt \
@@ -37,7 +37,16 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: site lint browser
+# The gradebook tests start a throwaway PostgreSQL server of their own (tests/grader/pgserver.py)
+# from Debian's server package, installed when missing. Its programs live in
+# /usr/lib/postgresql/<version>/bin; a cluster the package itself starts is stopped again.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null && \
+	  (pg_lsclusters -h 2>/dev/null | while read -r version name rest; do \
+	     pg_ctlcluster "$$version" "$$name" stop 2>/dev/null || true; done))
+
+test: site lint browser postgres
 	pytest -n 2 --dist loadfile tests
 	pytest -n 2 --dist loadfile --nbval-lax book
 
