@@ -20,6 +20,8 @@ import csv
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from . import similarity
+from .nbgrader_plugin import coursedir_of
 from .records import NOTE_PREFIX
 from .safety import csv_cell
 
@@ -42,6 +44,7 @@ class GradesCsvExport(ExportPlugin):
         students = {str(s) for s in self.student}
         assignments = {str(a) for a in self.assignment}
         self.log.info("Exporting grades to %s", dest)
+        root = coursedir_of(self).root
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(COLUMNS)
@@ -51,8 +54,11 @@ class GradesCsvExport(ExportPlugin):
                 for student in gradebook.students:
                     if students and student.id not in students:
                         continue
-                    writer.writerow([csv_cell(_text(v)) for v in self._row(
-                        gradebook, assignment, student)])
+                    row = self._row(gradebook, assignment, student)
+                    # copy detection's findings (grader.similarity), if it ran: notes only
+                    row[-1] = " | ".join(filter(None, [row[-1], *similarity.export_notes(
+                        root, assignment.name, student.id)]))
+                    writer.writerow([csv_cell(_text(v)) for v in row])
 
     @staticmethod
     def _row(gradebook: Gradebook, assignment, student) -> list:

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import similarity
 from .records import REPORTS_DIR, read_reports
 from .safety import csv_cell
 
@@ -129,11 +130,13 @@ def _roster(course: Path, assignment: str) -> dict[str, str]:
         from nbgrader.api import Gradebook, MissingEntry
     except ImportError:  # pragma: no cover - nbgrader is a course requirement
         return {}
+    from .grade_class import gradebook_url
+
     out = {}
-    db = course / "gradebook.db"
-    if not db.is_file():
+    configured = gradebook_url(course)  # SQLite or PostgreSQL, as nbgrader is configured
+    if configured is None:
         return out
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(*configured) as gb:
         for student in gb.students:
             try:
                 gb.find_submission(assignment, student.id)
@@ -265,6 +268,7 @@ negative means the test does not separate stronger from weaker answers.</p>
 </body></html>"""
     paths["html"].write_text(page, encoding="utf-8")
     _write_scan(reports, assignment, paths)
+    paths.update(similarity.write_reports(course, assignment))  # copy detection (no grades)
     return paths
 
 
