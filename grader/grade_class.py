@@ -195,7 +195,12 @@ def _check_workers(client, course: Path, progress) -> None:
             raise SystemExit("the cluster has no workers: start some with `dask worker "
                              "tcp://SCHEDULER:PORT --nthreads 1`")
         time.sleep(0.5)
-    for address, info in client.run(cluster.worker_check, str(course)).items():
+    try:
+        checks = client.run(cluster.worker_check, str(course))
+    except Exception as exc:  # noqa: BLE001 - typically: the workers lack the grader package
+        raise SystemExit(f"the workers could not run the grader ({type(exc).__name__}: {exc}): "
+                         "install the course's requirements-grader.txt on every worker") from None
+    for address, info in checks.items():
         if not (info["course"] and info["config"]):
             raise SystemExit(f"worker {address} on {info['host']} cannot see the course folder "
                              f"{course} (or its nbgrader_config.py): every worker must mount it at "

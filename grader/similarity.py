@@ -58,6 +58,7 @@ import argparse
 import ast
 import copy
 import csv
+import functools
 import html
 import importlib
 import inspect
@@ -69,6 +70,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,12 +318,16 @@ class _Deadline:
         raise TimeoutError(f"took longer than {self.seconds:g} s")
 
     def __enter__(self):
-        self.previous = signal.signal(signal.SIGALRM, self._expired)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        # signals reach the main thread only; elsewhere the child process's limits still apply
+        self.active = threading.current_thread() is threading.main_thread()
+        if self.active:
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
 
     def __exit__(self, *exc):
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
 
 
 def _student_cells(path: Path) -> list[str]:
@@ -599,12 +605,18 @@ Nothing here changes a grade.</p>
 {''.join(parts)}</body></html>"""
 
 
+@functools.lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int) -> dict:
+    """A results file, read once per version (the export asks once per student)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def export_notes(course: str | Path, assignment: str, student: str) -> list[str]:
     """Notes for the CSV export's ``notes`` column: whom (or the library) this student's
     answers match. Empty if copy detection has not run for the assignment."""
     path = _paths(Path(course), assignment)["similarity_json"]
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
+        result = _load(str(path), path.stat().st_mtime_ns)
     except (OSError, ValueError):
         return []
     notes = []
