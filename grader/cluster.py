@@ -258,14 +258,17 @@ def _threads() -> int:
 @contextmanager
 def local_cluster(workers: int, allowed_failures: int = ALLOWED_FAILURES):
     """A Dask LocalCluster for grading: ``workers`` processes with one thread each, on loopback,
-    no dashboard; the scheduler hands each worker one task at a time (so a dying worker takes
-    only the submission it was grading with it) and gives up on a task after
+    no dashboard, no profiler; the scheduler hands each worker one task at a time (so a dying
+    worker takes only the submission it was grading with it) and gives up on a task after
     ``allowed_failures`` deaths."""
     import dask
     from distributed import LocalCluster
 
     settings = {"distributed.scheduler.allowed-failures": allowed_failures,
-                "distributed.scheduler.worker-saturation": 1.0}
+                "distributed.scheduler.worker-saturation": 1.0,
+                # the statistical profiler samples the grading thread's stack every 10 ms: a few
+                # per cent of the CPU for a dashboard nobody looks at here
+                "distributed.worker.profile.enabled": False}
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None)

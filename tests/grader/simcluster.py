@@ -4,7 +4,8 @@ One ``dask scheduler`` and one ``dask worker`` per named "machine", each started
 process group with its own working folder, temporary folder and HOME (as separate machines would
 have), sharing only the course folder, which the tests pass by absolute path as a shared file
 system would. The scheduler gives up on a task after ``allowed_failures`` worker deaths and hands
-each worker one task at a time (the settings ``grader.cluster.local_cluster`` uses).
+each worker one task at a time, and the workers do not profile (the settings
+``grader.cluster.local_cluster`` uses).
 
 Every process gets a parent-death signal, so nothing outlives the test process; :meth:`stop`
 ends them all (SIGTERM, then SIGKILL after a deadline) and :meth:`kill` takes one machine down at
@@ -73,7 +74,8 @@ class SimulatedCluster:
                     "HOME": str(folder / "home"), "TMPDIR": str(folder / "tmp"),
                     "PYTHONUNBUFFERED": "1", "DASK_LOGGING__DISTRIBUTED": "info",
                     "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(self.allowed_failures),
-                    "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
+                    "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+                    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"})
         return env
 
     def _spawn(self, name: str, args: list[str]) -> None:
