@@ -28,21 +28,10 @@ from adversarial import build
 from adversarial._answers import CORRECT_GRAD, CORRECT_LOSS, WRONG_GRAD, both
 from adversarial.course import env, make_course, session
 from gradebooks import cell_scores, duplicated_rows
+from test_workflow import ATTACK, ROSTER, _fill, _student_env  # the same class and students
 
 pytestmark = pytest.mark.slow
-ROSTER = ["alice", "bob", "carol", "dave", "erin", "frank"]
 EXCHANGE_STUDENTS = ("alice", "bob", "carol")
-ATTACK = both('from lossutils import huber_loss\n', 'from lossutils.regression import '
-              'huber_loss_grad as huber_grad\n')
-
-
-def _fill(path: Path, answers: dict) -> None:
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    nbformat.write(nb, path)
 
 
 def _export(path: Path) -> dict[str, dict]:
@@ -75,9 +64,7 @@ def flow(tmp_path_factory, postgres):
     def me(args, who=None):
         if who is None:
             return {"args": args, "cwd": str(course), "env": teacher}
-        return {"args": args, "cwd": str(homes[who]),
-                "env": env(HOME=str(homes[who]), JUPYTER_CONFIG_DIR=str(homes[who] / ".jupyter"),
-                           JUPYTER_DATA_DIR=str(homes[who] / ".local/share/jupyter"))}
+        return {"args": args, "cwd": str(homes[who]), "env": _student_env(homes[who])}
 
     session([me(["generate_assignment", "huber", "--force"]),
              me(["db", "student", "import", "students.csv"]),
