@@ -7,7 +7,8 @@ every seventh the unanswered release. Then, on identical copies of that course:
 1. **serial**: ``nbgrader autograde ID`` for each assignment in turn (one process each, as an
    instructor would type it);
 2. **parallel**: one ``python -m grader.grade_class ID... --jobs N`` for all the
-   assignments (N = ``--jobs``, default every core);
+   assignments (N = ``--jobs``, default every core: a Dask LocalCluster of N workers since the
+   class grader moved to Dask; ``bench_scale.py`` compares it with the process pool it replaced);
 3. **bare**: for ``--bare`` submissions per assignment, the graded notebook (the student's answers
    and every test, hidden ones included) executed top to bottom in a Jupyter kernel with nbclient,
    which is what stock nbgrader's grading amounts to, without any protection.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import shutil
 import sqlite3
@@ -36,8 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ASSIGNMENTS = ["huber", "focal", "triplet", "kl_vs_ce"]
-README = ROOT / "benchmarks" / "README.md"
-START, END = "<!-- grading-table:start -->", "<!-- grading-table:end -->"
 
 
 def _env() -> dict[str, str]:
@@ -206,12 +204,9 @@ def main() -> None:
     ])
     print(table)
     if args.update_readme:
-        text = README.read_text()
-        if START in text:
-            text = re.sub(f"{re.escape(START)}.*?{re.escape(END)}", f"{START}\n{table}\n{END}",
-                          text, flags=re.S)
-            README.write_text(text)
-            print(f"updated {README}")
+        from readme_tables import replace_table
+
+        replace_table("grading-table", table)
 
 
 if __name__ == "__main__":
