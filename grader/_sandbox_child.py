@@ -609,12 +609,28 @@ def run_child(resp_fd, setup):
 
 # ---- zygote: NumPy imported once, one fork per submission ----------------------------------------
 
-def _forked(ctl, fds):
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` ends (``PR_SET_PDEATHSIG``), or now if it already has.
+
+    The grader ends a child whose time is up; a grader killed outright (a cluster machine taken
+    down) cannot, and a child in a session of its own escapes a kill of the grader's group. The
+    zygote ends when its grader does, so in a fork of it this chains to the grader.
+    """
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(70)
+
+
+def _forked(ctl, fds, zygote_pid):
     """In a fresh fork of the zygote: detach from it completely, then run one submission."""
     import signal
 
     code = 70
     try:
+        die_with_parent(zygote_pid)
         ctl.close()  # the submission must never reach the zygote's control channel
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -642,10 +658,20 @@ def zygote(ctl_fd):
     import socket
     import time
 
+    # The grader closing the socket ends this loop; a grader killed outright (a cluster machine
+    # taken down) may leave the socket open in no one's hands for a while, so a parent that is
+    # gone ends it too: this process was started in a session of its own and no group kill
+    # reaches it.
+    parent = os.getppid()
     ctl = socket.socket(fileno=ctl_fd)
+    ctl.settimeout(1.0)
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(ctl, 65536, 3)
+        except TimeoutError:
+            if os.getppid() != parent:
+                return
+            continue
         except OSError:
             return
         if not data:
@@ -656,9 +682,10 @@ def zygote(ctl_fd):
             import_numpy(message)
             reply = {"ready": True}
         elif op == "spawn" and len(fds) == 3:
+            zygote_pid = os.getpid()
             pid = os.fork()
             if pid == 0:
-                _forked(ctl, fds)
+                _forked(ctl, fds, zygote_pid)
             for fd in fds:
                 os.close(fd)
             reply = {"pid": pid}
@@ -673,7 +700,7 @@ def zygote(ctl_fd):
                 if done:
                     status = os.waitstatus_to_exitcode(raw)
                     break
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or os.getppid() != parent:
                     break
                 time.sleep(0.005)
             reply = {"status": status}
@@ -688,6 +715,7 @@ def main():
     if sys.argv[1] == "--zygote":
         zygote(int(sys.argv[2]))
     else:
+        die_with_parent(os.getppid())  # the grader thread that started it waits for it
         run_child(int(sys.argv[1]), read_frame(0))
 
 

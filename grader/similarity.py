@@ -76,6 +76,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import REPORTS_DIR
+from .safety import csv_cell
 
 __all__ = ["THRESHOLD", "normalise", "student_functions", "reference_sources", "detect",
            "write_reports", "export_notes", "main"]
@@ -518,12 +519,6 @@ def run_bounded(course: Path, assignment: str, threshold: float = THRESHOLD) -> 
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet shows as text (student ids are data, never formulas)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_reports(course: str | Path, assignment: str, threshold: float = THRESHOLD
                   ) -> dict[str, Path]:
     """Run the detection (bounded) and write the JSON, CSV and HTML reports; returns paths."""
@@ -536,11 +531,11 @@ def write_reports(course: str | Path, assignment: str, threshold: float = THRESH
                     "matching_chars"])
         for pair in result["pairs"]:
             for f in pair["functions"]:
-                w.writerow([_cell(pair["students"][0]), _cell(pair["students"][1]),
+                w.writerow([csv_cell(pair["students"][0]), csv_cell(pair["students"][1]),
                             f["function"], *f["shares"], f["matching_chars"]])
         for m in result["library"]:
             for f in m["functions"]:
-                w.writerow([_cell(m["student"]), _REFERENCE, f["function"], *f["shares"],
+                w.writerow([csv_cell(m["student"]), _REFERENCE, f["function"], *f["shares"],
                             f["matching_chars"]])
     paths["similarity_html"].write_text(_html(result), encoding="utf-8")
     return paths

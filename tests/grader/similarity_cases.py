@@ -10,8 +10,9 @@ copy detection can. Each dictionary maps answer-cell ids to cell sources.
 * ``SOURCE_HUBER``: a student's answer with two helpers; ``COPY_OF_SOURCE``: a classmate's
   disguised copy of it (every name changed, helpers reordered and renamed, reformatted with
   other line breaks, spacing and redundant parentheses, comments and docstrings rewritten).
-* ``COPY_OF_LIBRARY``: focal answers built from lossutils' own helpers (``_sigmoid_both``,
-  ``_softplus_both``, ``_one_minus_p_t``, ``_alpha_t``...), disguised the same way.
+* ``COPY_OF_LIBRARY``: focal answers built from lossutils' own code (``sigmoid``, ``softplus``,
+  ``_alpha_t``, ``_bce_with_logits_terms`` and ``_bce_with_logits_slope``, the bodies of
+  ``sigmoid_focal_loss`` and its gradient), disguised the same way.
 """
 
 from __future__ import annotations
@@ -274,56 +275,49 @@ COPY_OF_LIBRARY = {
     "focal_loss": '''import numpy as np
 
 
-def softplus_pair(z):
-    common = np.log1p(np.exp(-np.abs(z)))   # shared part
-    return (np.maximum(z, 0.0) + common,
-            np.maximum(-z, 0.0) + common)
+def softp(v):
+    # log(1 + e^v) without overflow
+    return np.maximum(v, 0.0) + np.log1p(np.exp(-np.abs(v)))
 
 
-def sig_pair(z):
-    # both sigmoids from one exponential
-    ex = np.exp(-np.abs(z))
-    a, b = 1.0 / (1.0 + ex), ex / (1.0 + ex)
-    pos = (z >= 0)
-    return np.where(pos, a, b), np.where(pos, b, a)
+def logistic(v):
+    ex = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1.0 / (1.0 + ex), ex / (1.0 + ex))
 
 
-def hard_part(z, t):
-    s, s_neg = sig_pair(z)
-    return s, s_neg, t * s_neg + (1.0 - t) * s
+def class_weight(a, t):
+    return 1.0 if a is None else a * t + (1.0 - a) * (1.0 - t)
 
 
-def bce_terms(z, t, w=None):
-    wt = t if w is None else w * t
-    plus, minus = softplus_pair(z)
-    return wt * minus + (1.0 - t) * plus
-
-
-def weights(a, t):
-    return a * t + (1.0 - a) * (1.0 - t)
+def bce_parts(v, t, pw=None):
+    wt = t if pw is None else pw * t
+    return wt * softp(-v) + (1.0 - t) * softp(v)
 
 
 def focal_loss(logits, targets, alpha=0.25, gamma=2.0):
     z = np.asarray(logits, dtype=float)
     t = np.asarray(targets, dtype=float)
-    _, _, m = hard_part(z, t)
-    out = m ** gamma * bce_terms(z, t)
-    if alpha is not None:
-        out = weights(alpha, t) * out
-    return float(out.mean())
+    # how wrong each prediction is
+    miss = t * logistic(-z) + (1.0 - t) * logistic(z)
+    per = class_weight(alpha, t) * miss ** gamma * bce_parts(z, t)
+    return float(per.mean())
 ''',
     "focal_loss_grad": '''import numpy as np
+
+
+def bce_slope(v, t, pw=None):
+    wt = t if pw is None else pw * t
+    return (1.0 - t) * logistic(v) - wt * logistic(-v)
 
 
 def focal_loss_grad(logits, targets, alpha=0.25, gamma=2.0):
     z = np.asarray(logits, dtype=float)
     t = np.asarray(targets, dtype=float)
-    s, s_neg, m = hard_part(z, t)
-    r = np.divide(s * s_neg, m, out=np.ones_like(m), where=m > 0)
-    diff = (1.0 - t) * s - t * s_neg
-    out = m ** gamma * (gamma * bce_terms(z, t) * (1.0 - 2.0 * t) * r + diff)
-    if alpha is not None:
-        out = weights(alpha, t) * out
-    return out / z.size
+    s, s_neg = logistic(z), logistic(-z)
+    miss = t * s_neg + (1.0 - t) * s
+    r = np.divide(s * s_neg, miss, out=np.ones_like(miss), where=miss > 0)
+    b = bce_parts(z, t)
+    g = miss ** gamma * (gamma * b * (1.0 - 2.0 * t) * r + bce_slope(z, t))
+    return class_weight(alpha, t) * g / z.size
 ''',
 }
