@@ -7,8 +7,10 @@ course:
 
 * engine ``dask``: the class grader as committed (a Dask LocalCluster of N workers);
 * engine ``pool``: the home-made process pool it replaced, run from a copy of that code
-  (``--old-pool DIR``: a folder holding the old ``grader`` package, made with
-  ``git archive df16963 grader | tar -x -C DIR``); skipped when not given;
+  (``--old-pool DIR``: a folder holding today's ``grader`` package with the pool's
+  ``grade_class.py`` of commit df16963 in place of the Dask one, so that only the engine differs:
+  ``git archive HEAD grader | tar -x -C DIR && git show df16963:grader/grade_class.py >
+  DIR/grader/grade_class.py``); skipped when not given;
 * gradebook ``sqlite`` (the course folder's ``gradebook.db``) or ``postgres`` (a throwaway local
   PostgreSQL server, tests/grader/pgserver.py, one database per variant, given to nbgrader through
   ``LOSSCOURSE_DB_URL``);
@@ -169,7 +171,7 @@ def table(results: list[dict], variants: list[Variant], notebooks: int) -> str:
                   f"{engine}-postgres-{w}", f"{engine}-sqlite-{w}")
     same = len({json.dumps(sorted(r["grades"].items())) for r in results}) == 1
     lines.append(f"| identical grades in every run of every variant | {'yes' if same else 'NO'} |")
-    lines.append(f"| machine | {os.cpu_count()} cores, shared with other jobs |")
+    lines.append(f"| machine | {os.cpu_count()} cores; load: 1-minute average, this benchmark included |")
     if "dask-postgres-1" in by and "dask-postgres-2" in by:
         lines += ["", *capacity(net_cpu["dask-postgres-2"],
                                 net["dask-postgres-1"] / (2 * net["dask-postgres-2"]))]
