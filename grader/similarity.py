@@ -488,10 +488,10 @@ def _paths(course: Path, assignment: str) -> dict[str, Path]:
             "similarity_html": out / f"{assignment}.similarity.html"}
 
 
-def _limits() -> None:
+def _limits(seconds: float) -> None:
     """In the detection's child process: bounded memory and CPU time."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_MB << 20, MEMORY_MB << 20))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(TIME_LIMIT), int(TIME_LIMIT) + 5))
+    resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
 
 
 def run_bounded(course: Path, assignment: str, threshold: float = THRESHOLD) -> dict:
@@ -499,17 +499,18 @@ def run_bounded(course: Path, assignment: str, threshold: float = THRESHOLD) -> 
     out = _paths(course, assignment)["similarity_json"]
     out.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONHASHSEED="0")
-    students = len(list(course.glob(f"*/*/{assignment}")))
+    # the same budget for CPU and wall time: the comparisons grow with the square of the class
+    seconds = TIME_LIMIT + len(list(course.glob(f"*/*/{assignment}")))
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "grader.similarity", assignment, "--course", str(course),
              "--threshold", str(threshold), "--json-only"],
-            cwd=course, env=env, preexec_fn=_limits, capture_output=True, text=True,
-            timeout=TIME_LIMIT + students)
+            cwd=course, env=env, preexec_fn=functools.partial(_limits, seconds),
+            capture_output=True, text=True, timeout=seconds)
         problem = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or
                                                     [f"exit status {proc.returncode}"])[-1]
     except subprocess.TimeoutExpired:
-        problem = f"took longer than {TIME_LIMIT + students:.0f} s"
+        problem = f"took longer than {seconds:.0f} s"
     if problem:
         result = {"assignment": assignment, "threshold": threshold, "error": problem,
                   "pairs": [], "library": [], "skipped": [], "sources": {},

@@ -28,10 +28,11 @@ from adversarial import build
 from adversarial._answers import CORRECT_GRAD, CORRECT_LOSS, WRONG_GRAD, both
 from adversarial.course import env, make_course, session
 from gradebooks import cell_scores, duplicated_rows
-from test_workflow import ATTACK, ROSTER, _fill, _student_env  # the same class and students
+
+# the same class, students and exchange as the appendix test
+from test_workflow import ATTACK, EXCHANGE_STUDENTS, ROSTER, _fill, _student_env, class_folders
 
 pytestmark = pytest.mark.slow
-EXCHANGE_STUDENTS = ("alice", "bob", "carol")
 
 
 def _export(path: Path) -> dict[str, dict]:
@@ -44,29 +45,16 @@ def flow(tmp_path_factory, postgres):
     base = tmp_path_factory.mktemp("postgres")
     course = make_course(base / "course")
     url = postgres.create_database("appendix")
-    exchange = base / "exchange"
-    exchange.mkdir(mode=0o777)
-    exchange.chmod(0o777)
-    (course / "students.csv").write_text(
-        "id,last_name,first_name,email\n" + "".join(f"{s},{s.title()},Student,{s}@uni.example\n"
-                                                    for s in ROSTER))
+    exchange, homes = class_folders(base, course)
     teacher = env(LOSSCOURSE_EXCHANGE=str(exchange), LOSSCOURSE_DB_URL=url,
                   HOME=str(base / "instructor"))
-    homes = {}
-    for student in EXCHANGE_STUDENTS:
-        home = base / "home" / student
-        (home / ".jupyter").mkdir(parents=True)
-        (home / ".jupyter" / "nbgrader_config.py").write_text(
-            f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\n"
-            "c.CourseDirectory.course_id = 'loss-functions'\n")
-        homes[student] = home
 
     def me(args, who=None):
         if who is None:
             return {"args": args, "cwd": str(course), "env": teacher}
         return {"args": args, "cwd": str(homes[who]), "env": _student_env(homes[who], who)}
 
-    session([me(["generate_assignment", "huber", "--force"]),
+    session([me(["generate_assignment", "huber"]),  # as the appendix writes it
              me(["db", "student", "import", "students.csv"]),
              me(["release_assignment", "huber"]),
              *[me(["fetch_assignment", "huber"], s) for s in homes]])

@@ -135,20 +135,15 @@ def _inbound_attacks(inbound: Path, course: Path) -> None:
     shutil.copytree(bob, inbound / "zed+huber+not-a-time+x")
 
 
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory) -> Flow:
-    blocks = appendix_commands()
-    roles = [role for role, _ in blocks]
-    assert roles == ["instructor", "student", "instructor", "student"], roles
-    base = tmp_path_factory.mktemp("workflow")
-    course = _fresh_course(base / "course")
+def class_folders(base: Path, course: Path) -> tuple[Path, dict[str, Path]]:
+    """The exchange (shared, world-writable), the roster (``students.csv`` in the course) and a
+    home folder for each student of EXCHANGE_STUDENTS, configured for the exchange."""
     exchange = base / "exchange"
     exchange.mkdir(mode=0o777)
     exchange.chmod(0o777)
     (course / "students.csv").write_text(
         "id,last_name,first_name,email\n" + "".join(f"{s},{s.title()},Student,{s}@uni.example\n"
                                                     for s in ROSTER))
-    teacher = env(LOSSCOURSE_EXCHANGE=str(exchange), HOME=str(base / "instructor"))
     homes = {}
     for student in EXCHANGE_STUDENTS:
         home = base / "home" / student
@@ -161,6 +156,18 @@ def flow(tmp_path_factory) -> Flow:
             # their login name on a shared server; here every student shares one account
             f"c.CourseDirectory.student_id = {student!r}\n")
         homes[student] = home
+    return exchange, homes
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory) -> Flow:
+    blocks = appendix_commands()
+    roles = [role for role, _ in blocks]
+    assert roles == ["instructor", "student", "instructor", "student"], roles
+    base = tmp_path_factory.mktemp("workflow")
+    course = _fresh_course(base / "course")
+    exchange, homes = class_folders(base, course)
+    teacher = env(LOSSCOURSE_EXCHANGE=str(exchange), HOME=str(base / "instructor"))
     logs: dict[str, str] = {}
     seconds: dict[str, float] = {}
 
