@@ -171,7 +171,8 @@ def table(results: list[dict], variants: list[Variant], notebooks: int) -> str:
                   f"{engine}-postgres-{w}", f"{engine}-sqlite-{w}")
     same = len({json.dumps(sorted(r["grades"].items())) for r in results}) == 1
     lines.append(f"| identical grades in every run of every variant | {'yes' if same else 'NO'} |")
-    lines.append(f"| machine | {os.cpu_count()} cores; load: 1-minute average, this benchmark included |")
+    lines.append(f"| machine | {os.cpu_count()} cores; load: 1-minute average, "
+                 "this benchmark included |")
     if "dask-postgres-1" in by and "dask-postgres-2" in by:
         lines += ["", *capacity(net_cpu["dask-postgres-2"],
                                 net["dask-postgres-1"] / (2 * net["dask-postgres-2"]))]
