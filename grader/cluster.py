@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .records import REPORTS_DIR
+from .safety import one_line
 
 __all__ = ["grade_submission", "local_cluster", "failure_reason", "log_path", "ALLOWED_FAILURES",
            "worker_check"]
@@ -233,8 +234,8 @@ def failure_reason(course: str | Path, assignment: str, student: str, deaths: in
     workers = sorted({a.split(" on ", 1)[-1].split(";")[0] for a in attempts})
     text = (f"the grading worker died while grading it {len(attempts) or deaths} times "
             f"(on {', '.join(workers) or 'unknown workers'}); it was not tried again")
-    if last:
-        text += f". Last log line: {last.strip()[:300]}"
+    if last:  # the log may quote a student's text: one printable line
+        text += f". Last log line: {one_line(last)}"
     return text + f". Log: {log}"
 
 

@@ -29,6 +29,9 @@ __all__ = ["one_line", "safe_markdown", "csv_cell", "read_submitted_text", "insi
            "json_shape_problem", "SubmittedFileError"]
 
 _SPACE = re.compile(r"\s+")
+# Control characters left after the whitespace is folded (escape sequences a terminal would obey,
+# NUL, DEL and the C1 range): shown as "?" wherever a line of student text is printed.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A link destination ``](scheme:`` or a reference definition ``[id]: scheme:``; only the schemes
 # below stay links, any other (javascript:, data:, vbscript:, file:...) loses its colon.
 _LINK_SCHEME = re.compile(r"(\]\(\s*<?\s*|^[ \t]{0,3}\[[^\]\n]{1,999}\]:[ \t]*<?)"
@@ -39,9 +42,9 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def one_line(text: object, limit: int = 300) -> str:
-    """``text`` on one line (every run of whitespace becomes one space), at most ``limit``
-    characters (longer text ends with an ellipsis)."""
-    flat = _SPACE.sub(" ", str(text)[: 4 * limit + 16]).strip()
+    """``text`` on one line (every run of whitespace becomes one space, any other control
+    character ``?``), at most ``limit`` characters (longer text ends with an ellipsis)."""
+    flat = _CONTROL.sub("?", _SPACE.sub(" ", str(text)[: 4 * limit + 16]).strip())
     return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
 
 

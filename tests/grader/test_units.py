@@ -288,6 +288,8 @@ def test_student_text_is_data():
     md = safety.safe_markdown("<script>x</script> [a](javascript:alert(1)) [b](https://ok.org)")
     assert "<script" not in md and "](javascript:" not in md and "](https://ok.org)" in md
     assert safety.one_line("a\n\n## Grading report\n- x") == "a ## Grading report - x"
+    # a terminal escape sequence (clear the screen) and NUL are shown, not obeyed
+    assert safety.one_line("ok\x1b[2J\x00done\x9b") == "ok?[2J?done?"
     assert safety.json_shape_problem("[" * 100 + "]" * 100, 64, 1000).startswith(
         "the notebook's JSON is nested")
     assert safety.json_shape_problem('{"a": "[[[[[[["}', 3, 10) is None
