@@ -658,10 +658,10 @@ def zygote(ctl_fd):
     import socket
     import time
 
-    # The grader closing the socket ends this loop; a grader killed outright (a cluster machine
-    # taken down) may leave the socket open in no one's hands for a while, so a parent that is
-    # gone ends it too: this process was started in a session of its own and no group kill
-    # reaches it.
+    # The grader closing the socket ends this loop. A grader killed outright (a cluster machine
+    # taken down) may find this process inside a "wait" for a child that outlives it, so a
+    # parent that is gone ends the loop too: started in a session of its own, this process is
+    # out of reach of a kill of the grader's process group.
     parent = os.getppid()
     ctl = socket.socket(fileno=ctl_fd)
     ctl.settimeout(1.0)
