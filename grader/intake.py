@@ -78,9 +78,6 @@ def choose_notebook(expected: str, candidates: list[str], only_missing: bool
     return newest, f"; it was the newest of several candidates (also: {others})", True
 
 
-MAX_READ_BYTES = 20 * 2**20  # as TolerantExporter.MAX_NOTEBOOK_BYTES
-
-
 def answers_of(path: str | Path, folder: str | Path) -> dict[str, str] | None:
     """The answer cells of a submitted notebook by nbgrader id (whitespace-normalised source),
     or None if the file cannot be read as a notebook. Read like the grader reads it: never
@@ -90,8 +87,8 @@ def answers_of(path: str | Path, folder: str | Path) -> dict[str, str] | None:
     from . import safety
 
     try:
-        raw = safety.read_submitted_text(path, folder, MAX_READ_BYTES)
-        if safety.json_shape_problem(raw, 64, 200_000):
+        raw = safety.read_submitted_text(path, folder, safety.MAX_NOTEBOOK_BYTES)
+        if safety.json_shape_problem(raw, safety.MAX_JSON_DEPTH, safety.MAX_JSON_CONTAINERS):
             return None
         data = json.loads(raw)
     except (OSError, ValueError, RecursionError, safety.SubmittedFileError):

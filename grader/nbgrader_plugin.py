@@ -70,9 +70,7 @@ def derive_seed(student: str, assignment: str, notebook: str, answers: list) -> 
 # Limits on what is read from one submitted notebook (see book/appendix_instructors.md): each
 # turns an oversized submission into a flagged row with its reason, in linear time and bounded
 # memory, instead of a stalled run or a grader process of gigabytes.
-MAX_NOTEBOOK_BYTES = 20 * 2**20  # the file (outputs and images included)
-MAX_JSON_DEPTH = 64  # a notebook is about 6 levels deep
-MAX_JSON_CONTAINERS = 200_000  # lists and objects in the file
+# The file's size and JSON shape: safety.MAX_NOTEBOOK_BYTES, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS.
 MAX_CELLS = 2_000
 MAX_CELL_CHARS = 200_000  # one cell's source: the largest honest answer is a few thousand
 MAX_SOURCE_CHARS = 2_000_000  # all cells' sources together
@@ -95,11 +93,12 @@ class TolerantExporter(NotebookExporter):
             if os.path.abspath(actual).startswith(root + os.sep):
                 folder = root
         try:
-            raw = safety.read_submitted_text(actual, folder, MAX_NOTEBOOK_BYTES)
+            raw = safety.read_submitted_text(actual, folder, safety.MAX_NOTEBOOK_BYTES)
             if not raw.strip():
                 problem = "the notebook file is empty (0 bytes of content)"
             else:
-                problem = safety.json_shape_problem(raw, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS)
+                problem = safety.json_shape_problem(raw, safety.MAX_JSON_DEPTH,
+                                                     safety.MAX_JSON_CONTAINERS)
                 if problem is None and not sanitizing:  # the grader's own intermediate file
                     nb = nbformat.reads(raw, as_version=4)
                 elif problem is None:

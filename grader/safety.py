@@ -28,6 +28,12 @@ from pathlib import Path
 __all__ = ["one_line", "safe_markdown", "csv_cell", "read_submitted_text", "inside",
            "json_shape_problem", "SubmittedFileError"]
 
+# What any step reads of one submitted notebook file, at most (intake, grading, copy detection):
+# larger or deeper files become a flagged row with the reason (book/appendix_instructors.md).
+MAX_NOTEBOOK_BYTES = 20 * 2**20  # the file, outputs and images included
+MAX_JSON_DEPTH = 64  # a notebook is about 6 levels deep
+MAX_JSON_CONTAINERS = 200_000  # lists and objects in the file
+
 _SPACE = re.compile(r"\s+")
 # Control characters left after the whitespace is folded (escape sequences a terminal would obey,
 # NUL, DEL and the C1 range): shown as "?" wherever a line of student text is printed.

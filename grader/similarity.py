@@ -39,13 +39,13 @@ copy that also reorders statements, swaps arguments and adds dead code and print
 and honest solutions written differently at most 0.54, over at most 52 matching characters.
 copydetect on the unnormalised text scores the plain disguised copy 0.58-0.63 only.
 
-Bounds (student text is data): a notebook larger than :data:`MAX_NOTEBOOK_BYTES` or answer code
-longer than :data:`MAX_CODE_CHARS` is not compared (listed as skipped, with the reason); each
-submission's extraction and fingerprinting must finish within :data:`SUBMISSION_SECONDS`; the
-whole detection runs in a child process with an address-space limit of :data:`MEMORY_MB` and a
-time limit, and with a fixed hash seed (copydetect hashes k-grams with Python's ``hash``), so
-the same class always gives the same report. Student code is only parsed, never run, and every
-piece of it is HTML-escaped in the report.
+Bounds (student text is data): a notebook larger than :data:`.safety.MAX_NOTEBOOK_BYTES` or answer
+code longer than :data:`MAX_CODE_CHARS` is not compared (listed as skipped, with the reason); each
+submission's extraction and fingerprinting must finish within :data:`SUBMISSION_SECONDS`; the whole
+detection runs in a child process with an address-space limit of :data:`MEMORY_MB` and a time
+limit, and with a fixed hash seed (copydetect hashes k-grams with Python's ``hash``), so the same
+class always gives the same report. Student code is only parsed, never run, and every piece of it
+is HTML-escaped in the report.
 
 Outputs, in ``grading_reports/``: ``ID.similarity.json`` (everything, read by the CSV export for
 its ``notes`` column: :func:`export_notes`), ``ID.similarity.csv`` (one row per pair and
@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import REPORTS_DIR
-from .safety import csv_cell
+from .safety import MAX_NOTEBOOK_BYTES, csv_cell
 
 __all__ = ["THRESHOLD", "normalise", "student_functions", "reference_sources", "detect",
            "write_reports", "export_notes", "main"]
@@ -87,7 +87,6 @@ NOISE = 12  # copydetect's noise threshold: k-gram length in normalised characte
 WINDOW = 3  # winnowing window (copydetect's guarantee threshold = NOISE + WINDOW - 1)
 COMMON_FRACTION = 0.4
 COMMON_MIN_CLASS = 10
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CODE_CHARS = 200_000
 MAX_FUNCTIONS = 40  # functions in one document (the graded one and what it uses)
 SUBMISSION_SECONDS = 10.0
