@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,8 +34,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-README = ROOT / "benchmarks" / "README.md"
-START, END = "<!-- book-table:start -->", "<!-- book-table:end -->"
 BUDGET_CHAPTER, BUDGET_CLEAN, BUDGET_NOCHANGE = 20.0, 180.0, 15.0
 COPY_IGNORE = shutil.ignore_patterns(".venv", "_build", "node_modules", ".git", "test-artifacts",
                                      ".pytest_cache", ".hypothesis", "__pycache__")
@@ -124,17 +121,6 @@ def table(chapters: list[str], times: dict[str, float], clean: float,
     return "\n".join(lines), ok
 
 
-def update_readme(text: str) -> None:
-    readme = README.read_text()
-    if START not in readme or END not in readme:
-        raise SystemExit(f"{README}: the markers {START} and {END} are missing; add them around "
-                         "the table of the section on the book")
-    readme = re.sub(f"{re.escape(START)}.*?{re.escape(END)}", lambda _: f"{START}\n{text}\n{END}",
-                    readme, flags=re.S)
-    README.write_text(readme)
-    print(f"updated {README}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--update-readme", action="store_true",
@@ -163,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{'Every budget met.' if ok else 'Some budget NOT met.'}\n\n{body}")
     print(text)
     if args.update_readme:
-        update_readme(text)
+        from readme_tables import replace_table  # beside this script
+
+        replace_table("book-table", text)
     return 0 if ok else 1
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,8 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-README = ROOT / "benchmarks" / "README.md"
-START, END = "<!-- memory-table:start -->", "<!-- memory-table:end -->"
 
 _RUN = textwrap.dedent("""
     import json, os, sys, time
@@ -186,10 +183,9 @@ def main() -> None:
     text = table(rows)
     print(text)
     if args.update_readme:
-        readme = README.read_text()
-        new = f"{START}\n{text}\n{END}"
-        readme = re.sub(re.escape(START) + ".*?" + re.escape(END), new, readme, flags=re.S)
-        README.write_text(readme)
+        from readme_tables import replace_table  # beside this script
+
+        replace_table("memory-table", text)
 
 
 if __name__ == "__main__":
